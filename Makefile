@@ -1,0 +1,41 @@
+# gan-tutor: the two commands a newcomer runs are `make book` and `make test`.
+# Both create .venv on first use and install the project with its extras.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+# Environment for executing lessons outside Jupyter's own progress display.
+RUN_ENV := MPLBACKEND=Agg TQDM_DISABLE=1 PYTHONHASHSEED=0
+
+.PHONY: book test bench browser-check clean distclean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e ".[book,test]"
+	@touch $(STAMP)
+
+## make book: the whole rendered book in _build/html, every lesson executed in full mode.
+book: $(STAMP)
+	$(RUN_ENV) $(BIN)/jupyter-book build . --warningiserror --keep-going --builder html
+
+## make test: unit tests, every lesson under nbval (quick mode), notebook hygiene, strict Sphinx build.
+test: $(STAMP)
+	GAN_TUTOR_QUICK=1 $(RUN_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider -ra
+
+## make bench: speed and quality measurements, written as JSON to benchmarks/results/.
+bench: $(STAMP)
+	$(RUN_ENV) $(BIN)/python -m benchmarks.run
+
+## make browser-check: after `make book`, screenshots of the rendered lessons in headless Chromium.
+browser-check: $(STAMP)
+	$(BIN)/python -m pytest tests/browser_check.py -p no:cacheprovider -ra
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,49 @@
+"""gan_tutor: the shared engine of the gan-tutor course.
+
+Import as ``import gan_tutor as gt``. Modules, one concept each: ``runtime`` (device, seeds,
+quick mode), ``data``, ``divergences``, ``wasserstein`` (exact W1 with POT), ``models``,
+``lipschitz`` (clipping, gradient penalty, spectral norm), ``losses``, ``training``
+(one ``train_gan``), ``metrics`` and ``plotting``.
+"""
+
+from .data import (
+    GaussianMixture1D,
+    Mixture2D,
+    MNISTData,
+    ParallelLines,
+    SwissRoll,
+    Translated,
+    grid25,
+    load_mnist,
+    ring8,
+    swissroll,
+)
+from .divergences import entropy, js, kl, tv
+from .lipschitz import (
+    PowerIterationSN,
+    apply_spectral_norm,
+    clip_weights_,
+    conv_operator_norm,
+    grad_norms,
+    gradient_penalty,
+    interpolates,
+    layerwise_bound,
+    lipschitz_estimate,
+    power_iteration,
+)
+from .losses import LOSSES, d_loss, g_loss
+from .metrics import ModeReport, critic_vs_exact, critic_w1_estimate, mode_metrics
+from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_batch_norm
+from .runtime import budget, get_device, quick_mode, seed_everything
+from .training import GANConfig, History, TrainingDiverged, train_critic, train_gan
+from .wasserstein import (
+    exact_w1,
+    gaussian_w1_1d,
+    kantorovich_potential,
+    sliced_w1,
+    transport_plan,
+    w1_1d,
+)
+from . import plotting
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""Where code runs and how long it runs: device choice, seeding and quick mode.
+
+Every lesson starts with ``device = gt.get_device()`` and ``gt.seed_everything(0)``.
+Training budgets go through :func:`budget`, so that ``GAN_TUTOR_QUICK=1`` (used by the
+test suite) shrinks every lesson to a smoke run while ``make book`` runs the full lesson.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+__all__ = ["get_device", "seed_everything", "quick_mode", "budget"]
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def get_device() -> torch.device:
+    """Return the device lessons should compute on.
+
+    Order: the ``GAN_TUTOR_DEVICE`` environment variable if set (e.g. ``cpu``, ``cuda``,
+    ``cuda:1``, ``mps``), else CUDA when available, else Apple's MPS, else the CPU.
+
+    Raises:
+        ValueError: ``GAN_TUTOR_DEVICE`` names a device torch does not know, or one that is
+            not available on this machine.
+    """
+    requested = os.environ.get("GAN_TUTOR_DEVICE", "").strip()
+    if requested:
+        try:
+            dev = torch.device(requested)
+        except RuntimeError as err:
+            raise ValueError(
+                f"GAN_TUTOR_DEVICE={requested!r} is not a torch device name; "
+                "use 'cpu', 'cuda', 'cuda:0' or 'mps', or unset it to choose automatically."
+            ) from err
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"GAN_TUTOR_DEVICE={requested!r} but CUDA is not available on this machine; "
+                "unset GAN_TUTOR_DEVICE or set it to 'cpu'."
+            )
+        if dev.type == "mps" and not _mps_available():
+            raise ValueError(
+                f"GAN_TUTOR_DEVICE={requested!r} but MPS is not available on this machine; "
+                "unset GAN_TUTOR_DEVICE or set it to 'cpu'."
+            )
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every GPU).
+
+    Args:
+        seed: a non-negative integer below 2**32.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def quick_mode() -> bool:
+    """True when ``GAN_TUTOR_QUICK`` is set to 1/true/yes/on (the test suite's setting).
+
+    Raises:
+        ValueError: the variable holds something that is neither true nor false.
+    """
+    raw = os.environ.get("GAN_TUTOR_QUICK", "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"GAN_TUTOR_QUICK={raw!r} is neither true nor false; use 1 for quick mode or 0 / unset "
+        "for the full lessons."
+    )
+
+
+def budget(full: T, quick: T) -> T:
+    """Pick a budget: ``quick`` in quick mode, ``full`` otherwise.
+
+    Example: ``steps = gt.budget(full=3000, quick=200)``.
+    """
+    return quick if quick_mode() else full

@@ -1,0 +1,372 @@
+"""One training loop for every GAN in the course.
+
+``train_gan(generator, critic, data, config)`` runs the alternating algorithm: ``n_critic``
+critic steps, then one generator step, ``config.steps`` times. The variant is chosen by the
+config: the loss (minimax, non-saturating, Wasserstein, hinge) and the Lipschitz constraint
+(none, weight clipping, gradient penalty, spectral normalisation). Presets for the four GANs
+of the course: :meth:`GANConfig.standard`, :meth:`GANConfig.wgan_clip`,
+:meth:`GANConfig.wgan_gp`, :meth:`GANConfig.sngan`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Protocol
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .lipschitz import apply_spectral_norm, clip_weights_, grad_norms, gradient_penalty, interpolates
+from .losses import LOSSES, d_loss, g_loss
+from .metrics import critic_w1_estimate, mode_metrics
+from .models import has_batch_norm
+from .runtime import get_device, seed_everything
+from .wasserstein import exact_w1
+
+__all__ = ["GANConfig", "History", "TrainingDiverged", "train_gan", "train_critic", "CONSTRAINTS"]
+
+CONSTRAINTS = ("none", "clip", "gp", "sn")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+class Sampler(Protocol):
+    def sample(self, n: int, generator: torch.Generator | None = None, device: Any = None) -> torch.Tensor: ...
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss became NaN or infinite; raised with the step and a hint instead of plotting garbage."""
+
+
+@dataclass
+class GANConfig:
+    """Everything that distinguishes one GAN variant from another.
+
+    Attributes:
+        loss: ``"minimax"``, ``"nonsaturating"``, ``"wasserstein"`` or ``"hinge"``.
+        constraint: ``"none"``, ``"clip"`` (weights clamped to [-clip_value, clip_value] after
+            each critic step), ``"gp"`` (gradient penalty, weight ``gp_weight``) or ``"sn"``
+            (spectral normalisation of every critic layer, applied by ``train_gan``).
+        n_critic: critic steps per generator step.
+        steps: generator steps.
+        batch_size: samples per batch, real and fake alike.
+        optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``, for both networks.
+        lr_d, lr_g: learning rates of critic and generator.
+        betas: Adam's betas.
+        eval_every: every this many generator steps (and at the end) record the exact W1 to
+            fresh real samples, the critic's estimate on the same samples, the gradient norm
+            at interpolates and, for mixtures, the mode metrics; 0 turns evaluation off.
+        eval_samples: generator samples for the mode metrics (2,500 as in VEEGAN / PacGAN).
+        w1_samples: samples per side for the exact W1 at evaluation.
+        snapshot_every: call the snapshot callback every this many steps (0: never).
+        seed: if set, ``seed_everything(seed)`` before training (seed before building the models
+            too, for fully repeatable runs).
+        device: where to train; ``None`` means ``gt.get_device()``.
+        progress: show a tqdm bar (``TQDM_DISABLE=1`` hides it everywhere).
+    """
+
+    loss: str = "wasserstein"
+    constraint: str = "gp"
+    n_critic: int = 5
+    steps: int = 1000
+    batch_size: int = 256
+    optimizer: str = "adam"
+    lr_d: float = 1e-4
+    lr_g: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    clip_value: float = 0.01
+    gp_weight: float = 10.0
+    one_sided: bool = False
+    eval_every: int = 0
+    eval_samples: int = 2500
+    w1_samples: int = 1000
+    snapshot_every: int = 0
+    seed: int | None = None
+    device: str | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.constraint not in CONSTRAINTS:
+            raise ValueError(f"constraint must be one of {CONSTRAINTS}, got {self.constraint!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for name in ("n_critic", "steps", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr_d <= 0 or self.lr_g <= 0:
+            raise ValueError("learning rates must be > 0")
+        if self.constraint == "clip" and not self.clip_value > 0:
+            raise ValueError("clip_value must be > 0 with constraint='clip'")
+
+    # Presets: the settings each lesson starts from.
+    @classmethod
+    def standard(cls, **kw: Any) -> "GANConfig":
+        """Goodfellow et al.'s GAN with the non-saturating generator loss, Adam(2e-4, (0.5, 0.999))."""
+        return cls(**{**dict(loss="nonsaturating", constraint="none", n_critic=1, lr_d=2e-4, lr_g=2e-4,
+                             betas=(0.5, 0.999)), **kw})
+
+    @classmethod
+    def wgan_clip(cls, **kw: Any) -> "GANConfig":
+        """WGAN (Arjovsky et al., 2017): clip to [-0.01, 0.01], RMSProp(5e-5), 5 critic steps."""
+        return cls(**{**dict(loss="wasserstein", constraint="clip", clip_value=0.01, n_critic=5,
+                             optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5), **kw})
+
+    @classmethod
+    def wgan_gp(cls, **kw: Any) -> "GANConfig":
+        """WGAN-GP (Gulrajani et al., 2017): lambda = 10, Adam(1e-4, (0.5, 0.9)), 5 critic steps."""
+        return cls(**{**dict(loss="wasserstein", constraint="gp", gp_weight=10.0, n_critic=5,
+                             optimizer="adam", lr_d=1e-4, lr_g=1e-4, betas=(0.5, 0.9)), **kw})
+
+    @classmethod
+    def sngan(cls, **kw: Any) -> "GANConfig":
+        """SNGAN (Miyato et al., 2018): hinge loss, spectral norm, Adam(2e-4, (0.5, 0.9)), 5 critic steps."""
+        return cls(**{**dict(loss="hinge", constraint="sn", n_critic=5, optimizer="adam",
+                             lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.9)), **kw})
+
+    def replace(self, **kw: Any) -> "GANConfig":
+        """A copy with some fields changed."""
+        return replace(self, **kw)
+
+
+@dataclass
+class History:
+    """What happened during training.
+
+    Per generator step (lists of equal length): ``step``, ``d_loss`` (critic loss of the last
+    critic step, without the penalty), ``g_loss``, ``w_estimate`` (``mean f(real) - mean f(fake)``
+    on the last critic batch), ``penalty`` (gradient penalty, 0 without GP), ``time`` (seconds
+    since the start). Per evaluation: ``eval_step``, ``eval_time``, ``exact_w1`` (POT, fresh
+    real samples vs generator samples), ``critic_w1`` (the critic's estimate on the same samples),
+    ``grad_norm`` (median critic gradient norm at interpolates), ``modes`` and ``high_quality``
+    (mixtures only).
+    """
+
+    step: list[int] = field(default_factory=list)
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    w_estimate: list[float] = field(default_factory=list)
+    penalty: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    eval_step: list[int] = field(default_factory=list)
+    eval_time: list[float] = field(default_factory=list)
+    exact_w1: list[float] = field(default_factory=list)
+    critic_w1: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    modes: list[int] = field(default_factory=list)
+    high_quality: list[float] = field(default_factory=list)
+
+    def seconds_per_step(self) -> float:
+        """Mean wall-clock seconds per generator step, evaluation time excluded."""
+        if not self.time:
+            return float("nan")
+        return (self.time[-1] - sum(self._eval_costs)) / len(self.time)
+
+    _eval_costs: list[float] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, list]:
+        return {k: list(v) for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+def _optimizer(name: str, params, lr: float, betas) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr)
+
+
+def _finite(value: float, what: str, step: int, cfg: GANConfig) -> float:
+    if not math.isfinite(value):
+        raise TrainingDiverged(
+            f"{what} became {value} at generator step {step}: training diverged. Try smaller "
+            f"learning rates (now lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}), a stronger Lipschitz "
+            "constraint, or a smaller gp_weight / clip_value."
+        )
+    return value
+
+
+def train_gan(
+    generator: nn.Module,
+    critic: nn.Module,
+    data: Sampler,
+    config: GANConfig,
+    snapshot: Callable[[int, nn.Module, nn.Module], None] | None = None,
+) -> History:
+    """Train ``generator`` against ``critic`` on samples from ``data`` and return the history.
+
+    Args:
+        generator: a module with ``latent_dim`` mapping ``(n, latent_dim)`` noise to samples.
+        critic: a module mapping a batch to raw scores ``(n,)``. With ``constraint="sn"`` its
+            layers are spectrally normalised in place first.
+        data: anything with ``sample(n, device=...)`` (the ``gan_tutor.data`` samplers).
+        config: the variant and budget, see :class:`GANConfig`.
+        snapshot: called as ``snapshot(step, generator, critic)`` at step 0 and every
+            ``config.snapshot_every`` steps, for figures and animations.
+
+    Raises:
+        TrainingDiverged: a loss became NaN or inf (the message names the step).
+        ValueError: a gradient penalty with a batch-normalised critic.
+    """
+    cfg = config
+    if not hasattr(generator, "latent_dim"):
+        raise ValueError("the generator needs a latent_dim attribute (use gan_tutor.models)")
+    if cfg.seed is not None:
+        seed_everything(cfg.seed)
+    device = torch.device(cfg.device) if cfg.device else get_device()
+    generator.to(device).train()
+    opt_d = _prepare_critic(critic, cfg, device)
+    opt_g = _optimizer(cfg.optimizer, generator.parameters(), cfg.lr_g, cfg.betas)
+    centers = getattr(data, "centers", None)
+    hist = History()
+    latent = generator.latent_dim
+    bs = cfg.batch_size
+    start = time.perf_counter()
+
+    if snapshot is not None:
+        snapshot(0, generator, critic)
+
+    bar = tqdm(range(1, cfg.steps + 1), disable=not cfg.progress, desc=f"{cfg.loss}/{cfg.constraint}")
+    for step in bar:
+        for _ in range(cfg.n_critic):
+            real = data.sample(bs, device=device)
+            with torch.no_grad():
+                fake = generator(torch.randn(bs, latent, device=device))
+            loss, pen, est = _critic_step(critic, opt_d, real, fake, cfg)
+        fake = generator(torch.randn(bs, latent, device=device))
+        gl = g_loss(cfg.loss, critic(fake))
+        opt_g.zero_grad(set_to_none=True)
+        gl.backward()
+        opt_g.step()
+
+        hist.step.append(step)
+        hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
+        hist.g_loss.append(_finite(float(gl.detach()), "the generator loss", step, cfg))
+        hist.w_estimate.append(est)
+        hist.penalty.append(_finite(pen, "the gradient penalty", step, cfg))
+
+        if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
+            t0 = time.perf_counter()
+            _evaluate(generator, critic, data, cfg, hist, step, device, centers, t0 - start)
+            hist._eval_costs.append(time.perf_counter() - t0)
+            if hist.modes:
+                bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}", modes=hist.modes[-1])
+            else:
+                bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}")
+        if snapshot is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0:
+            t0 = time.perf_counter()
+            snapshot(step, generator, critic)
+            hist._eval_costs.append(time.perf_counter() - t0)
+        hist.time.append(time.perf_counter() - start)
+    return hist
+
+
+def _critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
+                 cfg: GANConfig) -> tuple[float, float, float]:
+    """One critic update; returns (loss without penalty, penalty, mean f(real) - mean f(fake))."""
+    r, f = critic(real), critic(fake)
+    loss = d_loss(cfg.loss, r, f)
+    total = loss
+    pen = torch.zeros((), device=real.device)
+    if cfg.constraint == "gp":
+        pen, _ = gradient_penalty(critic, real, fake, one_sided=cfg.one_sided)
+        total = loss + cfg.gp_weight * pen
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    if cfg.constraint == "clip":
+        clip_weights_(critic, cfg.clip_value)
+    return float(loss.detach()), float(pen.detach()), float((r.mean() - f.mean()).detach())
+
+
+def _prepare_critic(critic: nn.Module, cfg: GANConfig, device: torch.device) -> torch.optim.Optimizer:
+    if cfg.constraint == "gp" and has_batch_norm(critic):
+        raise ValueError(
+            "the gradient penalty is per sample, but batch norm mixes the samples of a batch; "
+            "build the critic with norm=None or norm='layer'"
+        )
+    critic.to(device).train()
+    if cfg.constraint == "sn":
+        apply_spectral_norm(critic)
+    if cfg.constraint == "clip":
+        clip_weights_(critic, cfg.clip_value)
+    return _optimizer(cfg.optimizer, critic.parameters(), cfg.lr_d, cfg.betas)
+
+
+def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANConfig,
+                 steps: int | None = None, eval_every: int = 0, eval_samples: int = 1000) -> History:
+    """Train only the critic between two *fixed* distributions (no generator).
+
+    This is the inner maximisation of a GAN run to (near) convergence: with the Wasserstein
+    loss and a Lipschitz constraint, ``mean f(real) - mean f(fake)`` approaches ``K * W1``; with
+    the minimax loss, the critic approaches the optimal discriminator ``D*`` (as a logit).
+
+    Args:
+        critic: module mapping a batch to raw scores ``(n,)``.
+        real, fake: samplers with ``sample(n, device=...)``.
+        config: loss, constraint, optimiser, batch size (``n_critic`` is ignored).
+        steps: critic steps (default ``config.steps``).
+        eval_every: every this many steps (and at the end) record the critic's estimate on
+            ``eval_samples`` fresh samples per side next to the exact W1 of those samples.
+
+    Returns:
+        a :class:`History` with per-step ``d_loss``, ``w_estimate`` and ``penalty``, and per
+        evaluation ``critic_w1``, ``exact_w1`` and ``grad_norm``.
+    """
+    cfg = config
+    if cfg.seed is not None:
+        seed_everything(cfg.seed)
+    device = torch.device(cfg.device) if cfg.device else get_device()
+    opt = _prepare_critic(critic, cfg, device)
+    steps = cfg.steps if steps is None else steps
+    hist = History()
+    start = time.perf_counter()
+    for step in tqdm(range(1, steps + 1), disable=not cfg.progress, desc=f"critic {cfg.loss}/{cfg.constraint}"):
+        loss, pen, est = _critic_step(critic, opt, real.sample(cfg.batch_size, device=device),
+                                      fake.sample(cfg.batch_size, device=device), cfg)
+        hist.step.append(step)
+        hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
+        hist.penalty.append(_finite(pen, "the gradient penalty", step, cfg))
+        hist.w_estimate.append(est)
+        if eval_every and (step % eval_every == 0 or step == steps):
+            t0 = time.perf_counter()
+            critic.eval()
+            xr = real.sample(eval_samples, device=device)
+            xf = fake.sample(eval_samples, device=device)
+            hist.eval_step.append(step)
+            hist.eval_time.append(t0 - start - sum(hist._eval_costs))
+            hist.critic_w1.append(critic_w1_estimate(critic, xr, xf))
+            hist.exact_w1.append(exact_w1(xr.reshape(len(xr), -1), xf.reshape(len(xf), -1)))
+            hist.grad_norm.append(float(grad_norms(critic, interpolates(xr, xf)).median()))
+            critic.train()
+            hist._eval_costs.append(time.perf_counter() - t0)
+        hist.time.append(time.perf_counter() - start)
+    return hist
+
+
+def _evaluate(generator, critic, data, cfg, hist, step, device, centers, elapsed) -> None:
+    generator.eval()
+    critic.eval()
+    real = data.sample(cfg.w1_samples, device=device)
+    with torch.no_grad():
+        fake = generator(torch.randn(cfg.w1_samples, generator.latent_dim, device=device))
+    if not torch.isfinite(fake).all():
+        raise TrainingDiverged(
+            f"the generator produced NaN/inf samples at step {step}; try smaller learning rates"
+        )
+    hist.eval_step.append(step)
+    hist.eval_time.append(elapsed - sum(hist._eval_costs))
+    hist.exact_w1.append(exact_w1(real.reshape(len(real), -1), fake.reshape(len(fake), -1)))
+    hist.critic_w1.append(critic_w1_estimate(critic, real, fake))
+    hist.grad_norm.append(float(grad_norms(critic, interpolates(real, fake)).median()))
+    if centers is not None:
+        with torch.no_grad():
+            samples = generator(torch.randn(cfg.eval_samples, generator.latent_dim, device=device))
+        rep = mode_metrics(samples, centers, data.std)
+        hist.modes.append(rep.modes)
+        hist.high_quality.append(rep.high_quality)
+    generator.train()
+    critic.train()
