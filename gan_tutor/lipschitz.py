@@ -196,4 +196,4 @@ def conv_operator_norm(conv: nn.Conv2d, input_shape: tuple[int, int, int], n_ite
         (xt,) = torch.autograd.grad((y * y.detach()).sum(), x)
         sigma = y.norm()
         x = xt / xt.norm()
-    return float(sigma)
+    return float(sigma.detach())

@@ -10,6 +10,7 @@ of the course: :meth:`GANConfig.standard`, :meth:`GANConfig.wgan_clip`,
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,11 @@ class GANConfig:
             too, for fully repeatable runs).
         device: where to train; ``None`` means ``gt.get_device()``.
         progress: show a tqdm bar (``TQDM_DISABLE=1`` hides it everywhere).
+        ema: decay of an exponential moving average of the generator's weights (Yazici et al.,
+            2019), updated after every generator step with the warm-up
+            ``min(ema, (1 + step) / (10 + step))``; evaluations and snapshots use the averaged
+            generator, and at the end its weights are copied into ``generator``. 0 (default):
+            no averaging.
     """
 
     loss: str = "wasserstein"
@@ -86,6 +92,7 @@ class GANConfig:
     seed: int | None = None
     device: str | None = None
     progress: bool = True
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -101,6 +108,8 @@ class GANConfig:
             raise ValueError("learning rates must be > 0")
         if self.constraint == "clip" and not self.clip_value > 0:
             raise ValueError("clip_value must be > 0 with constraint='clip'")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must lie in [0, 1) (0 turns averaging off), got {self.ema}")
 
     # Presets: the settings each lesson starts from.
     @classmethod
@@ -225,9 +234,11 @@ def train_gan(
     latent = generator.latent_dim
     bs = cfg.batch_size
     start = time.perf_counter()
+    # with cfg.ema, `shown` is the weight average that evaluations and snapshots use
+    shown = _ema_copy(generator) if cfg.ema else generator
 
     if snapshot is not None:
-        snapshot(0, generator, critic)
+        snapshot(0, shown, critic)
 
     bar = tqdm(range(1, cfg.steps + 1), disable=not cfg.progress, desc=f"{cfg.loss}/{cfg.constraint}")
     for step in bar:
@@ -241,6 +252,8 @@ def train_gan(
         opt_g.zero_grad(set_to_none=True)
         gl.backward()
         opt_g.step()
+        if cfg.ema:
+            _ema_update(shown, generator, min(cfg.ema, (1 + step) / (10 + step)))
 
         hist.step.append(step)
         hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
@@ -250,7 +263,7 @@ def train_gan(
 
         if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps):
             t0 = time.perf_counter()
-            _evaluate(generator, critic, data, cfg, hist, step, device, centers, t0 - start)
+            _evaluate(shown, critic, data, cfg, hist, step, device, centers, t0 - start)
             hist._eval_costs.append(time.perf_counter() - t0)
             if hist.modes:
                 bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}", modes=hist.modes[-1])
@@ -258,10 +271,27 @@ def train_gan(
                 bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}")
         if snapshot is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0:
             t0 = time.perf_counter()
-            snapshot(step, generator, critic)
+            snapshot(step, shown, critic)
             hist._eval_costs.append(time.perf_counter() - t0)
         hist.time.append(time.perf_counter() - start)
+    if cfg.ema:
+        generator.load_state_dict(shown.state_dict())
     return hist
+
+
+def _ema_copy(generator: nn.Module) -> nn.Module:
+    avg = copy.deepcopy(generator)
+    for p in avg.parameters():
+        p.requires_grad_(False)
+    return avg
+
+
+@torch.no_grad()
+def _ema_update(avg: nn.Module, generator: nn.Module, decay: float) -> None:
+    for pa, p in zip(avg.parameters(), generator.parameters()):
+        pa.lerp_(p, 1.0 - decay)
+    for ba, b in zip(avg.buffers(), generator.buffers()):
+        ba.copy_(b)
 
 
 def _critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,

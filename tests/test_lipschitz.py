@@ -1,0 +1,102 @@
+import pytest
+import torch
+from torch import nn
+
+import gan_tutor as gt
+
+
+def linear_critic(w):
+    lin = nn.Linear(len(w), 1)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([w]))
+        lin.bias.fill_(0.3)
+    return nn.Sequential(lin, nn.Flatten(0))
+
+
+def test_clip_weights():
+    m = nn.Linear(4, 4)
+    with torch.no_grad():
+        m.weight.mul_(100)
+    gt.clip_weights_(m, 0.01)
+    assert all(p.abs().max() <= 0.01 for p in m.parameters())
+    with pytest.raises(ValueError):
+        gt.clip_weights_(m, 0.0)
+
+
+def test_gradient_penalty_on_a_linear_critic_is_exact():
+    f = linear_critic([3.0, 4.0])  # gradient norm 5 everywhere
+    real, fake = torch.randn(64, 2), torch.randn(64, 2)
+    pen, norms = gt.gradient_penalty(f, real, fake)
+    torch.testing.assert_close(norms, torch.full((64,), 5.0))
+    assert pen.item() == pytest.approx(16.0)
+    f2 = linear_critic([0.3, 0.4])  # norm 0.5: only the two-sided penalty is active
+    assert gt.gradient_penalty(f2, real, fake)[0].item() == pytest.approx(0.25)
+    assert gt.gradient_penalty(f2, real, fake, one_sided=True)[0].item() == 0.0
+    # the penalty is differentiable in the critic's parameters
+    pen.backward()
+    assert f[0].weight.grad is not None and f[0].weight.grad.abs().sum() > 0
+
+
+def test_interpolates_lie_on_segments():
+    real, fake = torch.zeros(1000, 3), torch.ones(1000, 3)
+    x = gt.interpolates(real, fake)
+    assert torch.allclose(x, x[:, :1].expand_as(x)) and x.min() >= 0 and x.max() <= 1
+    with pytest.raises(ValueError, match="differ in shape"):
+        gt.interpolates(torch.zeros(2, 2), torch.zeros(3, 2))
+
+
+def test_power_iteration_matches_svdvals():
+    torch.manual_seed(0)
+    W = torch.randn(40, 30, dtype=torch.float64)
+    sigma, u, v = gt.power_iteration(W, n_iter=500)
+    assert abs(sigma.item() - torch.linalg.svdvals(W)[0].item()) < 1e-4
+    # continuing from the returned u keeps it
+    sigma2, _, _ = gt.power_iteration(W, u, n_iter=1)
+    assert abs(sigma2.item() - sigma.item()) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["hand", "torch"])
+def test_spectral_norm_makes_layers_unit_norm(method):
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
+    gt.apply_spectral_norm(net, method=method)
+    net.train()
+    for _ in range(100):  # each training-mode forward pass runs one power-iteration step
+        net(torch.randn(4, 5))
+    net.eval()
+    for layer in (net[0], net[2], net[4]):
+        s = torch.linalg.svdvals(layer.weight.detach())[0].item()
+        assert abs(s - 1.0) < 1e-4, s
+    assert abs(gt.layerwise_bound(net) - 1.0) < 3e-4
+
+
+def test_hand_sn_on_conv_uses_reshaped_weight():
+    torch.manual_seed(2)
+    conv = nn.Conv2d(3, 8, 3)
+    gt.apply_spectral_norm(conv, method="hand")
+    for _ in range(100):
+        conv(torch.randn(1, 3, 8, 8))
+    w = conv.weight.detach().reshape(8, -1)
+    assert abs(torch.linalg.svdvals(w)[0].item() - 1.0) < 1e-4
+
+
+def test_lipschitz_estimate_and_layerwise_bound():
+    f = linear_critic([3.0, 4.0])
+    assert gt.lipschitz_estimate(f, torch.randn(10, 2)) == pytest.approx(5.0)
+    net = nn.Sequential(nn.Linear(3, 7), nn.ReLU(), nn.Linear(7, 2))
+    expected = torch.linalg.svdvals(net[0].weight)[0] * torch.linalg.svdvals(net[2].weight)[0]
+    assert gt.layerwise_bound(net) == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_conv_operator_norm_matches_dense_matrix():
+    torch.manual_seed(3)
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
+    shape = (2, 6, 6)
+    n = 2 * 6 * 6
+
+    def op(x):
+        return torch.nn.functional.conv2d(x.reshape(1, *shape), conv.weight, stride=2, padding=1).reshape(-1)
+
+    A = torch.autograd.functional.jacobian(op, torch.zeros(n, dtype=torch.float64))
+    exact = torch.linalg.svdvals(A)[0].item()
+    assert gt.conv_operator_norm(conv, shape, n_iter=300) == pytest.approx(exact, rel=1e-4)
