@@ -146,7 +146,7 @@ class KantorovichPotential:
     primal_value: float
 
     def lipschitz_ratio(self, x, y) -> float:
-        """Largest |f(p) - f(q)| / |p - q| over all pairs of the given points (<= 1 + rounding)."""
+        """Largest ``|f(p) - f(q)| / |p - q|`` over all pairs of the given points (<= 1 + rounding)."""
         pts = np.vstack([_to_numpy(x, "x"), _to_numpy(y, "y")])
         vals = np.concatenate([self.f_x, self.f_y])
         dist = ot.dist(pts, pts, metric="euclidean")
