@@ -32,6 +32,8 @@ bench: $(STAMP)
 
 ## make browser-check: after `make book`, screenshots of the rendered lessons in headless Chromium.
 browser-check: $(STAMP)
+	@test -f _build/html/index.html || { echo "make browser-check reads the built book: run make book first"; exit 1; }
+	@command -v chromium >/dev/null || { echo "make browser-check needs Chromium: sudo apt-get install chromium"; exit 1; }
 	$(BIN)/python -m pytest tests/browser_check.py -p no:cacheprovider -ra
 
 clean:
