@@ -126,7 +126,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run(quick: bool = False, seeds: int = 3, jobs: int = 1) -> dict[str, Any]:
+def run(quick: bool = False, seeds: int = 3, jobs: int = 1, threads: int | None = None) -> dict[str, Any]:
     machine = machine_info()
     budgets = QUICK if quick else FULL
     tasks = [(ds, m, s, budgets[ds]["steps"], budgets[ds]["eval_every"])
@@ -134,8 +134,10 @@ def run(quick: bool = False, seeds: int = 3, jobs: int = 1) -> dict[str, Any]:
     t0 = time.perf_counter()
     runs: list[dict[str, Any]] = []
     if jobs > 1:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        threads = threads or max(1, (os.cpu_count() or 1) // jobs)
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
             futures = [pool.submit(run_one, *t, threads=threads) for t in tasks]
             for fut in futures:
                 runs.append(fut.result())

@@ -31,6 +31,7 @@ __all__ = ["GANConfig", "History", "TrainingDiverged", "train_gan", "train_criti
 
 CONSTRAINTS = ("none", "clip", "gp", "sn")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+LR_SCHEDULES = ("constant", "linear")
 
 
 class Sampler(Protocol):
@@ -71,6 +72,9 @@ class GANConfig:
             ``min(ema, (1 + step) / (10 + step))``; evaluations and snapshots use the averaged
             generator, and at the end its weights are copied into ``generator``. 0 (default):
             no averaging.
+        lr_schedule: ``"constant"`` (default) or ``"linear"``: both learning rates decay
+            linearly from their initial value towards 0 over the ``steps`` generator steps (the
+            schedule of the WGAN-GP and SNGAN reference code); in ``train_critic`` over its steps.
     """
 
     loss: str = "wasserstein"
@@ -93,6 +97,7 @@ class GANConfig:
     device: str | None = None
     progress: bool = True
     ema: float = 0.0
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -110,6 +115,8 @@ class GANConfig:
             raise ValueError("clip_value must be > 0 with constraint='clip'")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must lie in [0, 1) (0 turns averaging off), got {self.ema}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
     # Presets: the settings each lesson starts from.
     @classmethod
@@ -229,6 +236,7 @@ def train_gan(
     generator.to(device).train()
     opt_d = _prepare_critic(critic, cfg, device)
     opt_g = _optimizer(cfg.optimizer, generator.parameters(), cfg.lr_g, cfg.betas)
+    schedules = _schedules(cfg, cfg.steps, opt_d, opt_g)
     centers = getattr(data, "centers", None)
     hist = History()
     latent = generator.latent_dim
@@ -254,6 +262,8 @@ def train_gan(
         opt_g.step()
         if cfg.ema:
             _ema_update(shown, generator, min(cfg.ema, (1 + step) / (10 + step)))
+        for sched in schedules:
+            sched.step()
 
         hist.step.append(step)
         hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
@@ -277,6 +287,13 @@ def train_gan(
     if cfg.ema:
         generator.load_state_dict(shown.state_dict())
     return hist
+
+
+def _schedules(cfg: GANConfig, steps: int, *opts: torch.optim.Optimizer) -> list:
+    """Learning-rate schedulers stepped once per generator step (critic step in train_critic)."""
+    if cfg.lr_schedule == "constant":
+        return []
+    return [torch.optim.lr_scheduler.LambdaLR(o, lambda i: max(0.0, 1.0 - i / steps)) for o in opts]
 
 
 def _ema_copy(generator: nn.Module) -> nn.Module:
@@ -352,11 +369,14 @@ def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANCon
     device = torch.device(cfg.device) if cfg.device else get_device()
     opt = _prepare_critic(critic, cfg, device)
     steps = cfg.steps if steps is None else steps
+    schedules = _schedules(cfg, steps, opt)
     hist = History()
     start = time.perf_counter()
     for step in tqdm(range(1, steps + 1), disable=not cfg.progress, desc=f"critic {cfg.loss}/{cfg.constraint}"):
         loss, pen, est = _critic_step(critic, opt, real.sample(cfg.batch_size, device=device),
                                       fake.sample(cfg.batch_size, device=device), cfg)
+        for sched in schedules:
+            sched.step()
         hist.step.append(step)
         hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
         hist.penalty.append(_finite(pen, "the gradient penalty", step, cfg))

@@ -1,0 +1,136 @@
+"""How well each Lipschitz-constrained critic estimates W1, on pairs with exactly known W1.
+
+Pairs (real vs fake):
+
+* ``translation_2d``: the 8-Gaussian ring vs the same ring shifted by (0.3, 0.4): W1 = 0.5.
+* ``gaussians_1d``: N(0, 1) vs N(1, 0.5^2): W1 from the closed form ``gt.gaussian_w1_1d``.
+* ``parallel_lines``: ``ParallelLines(0)`` vs ``ParallelLines(0.5)``: W1 = |theta| = 0.5.
+
+Critics (``gt.MLPCritic``, the package's default width and depth), trained by
+``gt.train_critic`` with the Wasserstein loss and the presets' optimiser settings:
+
+* ``clip``: ``GANConfig.wgan_clip()``; the critic is K-Lipschitz for some unknown K, so we report
+  the scale K = estimate / exact it learns.
+* ``gp``: ``GANConfig.wgan_gp()``; target: within 5% of the exact W1.
+* ``sn``: ``GANConfig.sngan(loss="wasserstein")``: spectral normalisation with the Wasserstein
+  objective (the hinge loss does not estimate W1); the critic is at most 1-Lipschitz, so its
+  estimate is a lower bound and we report the ratio.
+
+Each estimate ``mean f(real) - mean f(fake)`` on fresh samples is compared with the exact W1 of
+the two distributions and with POT's exact W1 of the *same* samples.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .common import finish_machine, log, machine_info, median_spread
+
+NAME = "critic_accuracy"
+
+CRITICS = ("clip", "gp", "sn")
+PAIRS = ("translation_2d", "gaussians_1d", "parallel_lines")
+FULL = dict(steps=2000, eval_every=200, eval_samples=1000, final_samples=2000)
+QUICK = dict(steps=30, eval_every=15, eval_samples=128, final_samples=256)
+GP_TARGET = 0.05
+
+
+def make_pair(name: str):
+    """(real sampler, fake sampler, exact W1, input dimension, description)."""
+    import gan_tutor as gt
+
+    if name == "translation_2d":
+        shift = (0.3, 0.4)
+        return (gt.ring8(), gt.Translated(gt.ring8(), shift), 0.5, 2,
+                "8-Gaussian ring vs the ring shifted by (0.3, 0.4)")
+    if name == "gaussians_1d":
+        return (gt.GaussianMixture1D([0.0], [1.0]), gt.GaussianMixture1D([1.0], [0.5]),
+                gt.gaussian_w1_1d(0.0, 1.0, 1.0, 0.5), 1, "N(0, 1) vs N(1, 0.5^2)")
+    if name == "parallel_lines":
+        return (gt.ParallelLines(0.0), gt.ParallelLines(0.5), 0.5, 2,
+                "parallel lines, theta = 0 vs theta = 0.5")
+    raise ValueError(f"unknown pair {name!r}; choose one of {PAIRS}")
+
+
+def critic_config(constraint: str, **kw: Any):
+    import gan_tutor as gt
+
+    if constraint == "clip":
+        return gt.GANConfig.wgan_clip(**kw)
+    if constraint == "gp":
+        return gt.GANConfig.wgan_gp(**kw)
+    if constraint == "sn":
+        return gt.GANConfig.sngan(loss="wasserstein", **kw)
+    raise ValueError(constraint)
+
+
+def run_one(pair: str, constraint: str, seed: int, steps: int, eval_every: int, eval_samples: int,
+            final_samples: int) -> dict[str, Any]:
+    import torch
+
+    import gan_tutor as gt
+
+    real, fake, exact, dim, _ = make_pair(pair)
+    gt.seed_everything(seed)
+    critic = gt.MLPCritic(in_dim=dim)
+    cfg = critic_config(constraint, seed=seed, progress=False)
+    t0 = time.perf_counter()
+    hist = gt.train_critic(critic, real, fake, cfg, steps=steps, eval_every=eval_every,
+                           eval_samples=eval_samples)
+    train_s = time.perf_counter() - t0
+    device = next(critic.parameters()).device
+    critic.eval()
+    xr, xf = real.sample(final_samples, device=device), fake.sample(final_samples, device=device)
+    final = gt.critic_vs_exact(critic, xr, xf)
+    lip = gt.lipschitz_estimate(critic, gt.interpolates(xr, xf))
+    est, pot = final["estimate"], final["exact"]
+    return {
+        "pair": pair, "constraint": constraint, "seed": seed, "exact": exact, "train_s": train_s,
+        "estimate": est, "pot_same_samples": pot,
+        "ratio_exact": est / exact, "ratio_pot": est / pot,
+        "rel_error_exact": est / exact - 1.0, "rel_error_pot": est / pot - 1.0,
+        "pot_vs_exact": pot / exact - 1.0,
+        "max_grad_norm": lip,
+        "curve": {"step": hist.eval_step, "critic_w1": hist.critic_w1, "exact_w1": hist.exact_w1,
+                  "grad_norm": hist.grad_norm},
+        "config": {"optimizer": cfg.optimizer, "lr_d": cfg.lr_d, "betas": cfg.betas, "loss": cfg.loss,
+                   "clip_value": cfg.clip_value, "gp_weight": cfg.gp_weight, "batch_size": cfg.batch_size},
+        "finite": bool(torch.isfinite(torch.tensor([est, pot])).all()),
+    }
+
+
+def run(quick: bool = False, seeds: int = 3) -> dict[str, Any]:
+    machine = machine_info()
+    b = QUICK if quick else FULL
+    t0 = time.perf_counter()
+    runs = []
+    for seed in range(seeds):
+        for pair in PAIRS:
+            for c in CRITICS:
+                r = run_one(pair, c, seed, **b)
+                runs.append(r)
+                log(f"  {pair:15s} {c:4s} seed {seed}: estimate {r['estimate']:.4g}, exact {r['exact']:.4g}, "
+                    f"POT {r['pot_same_samples']:.4g} (ratio {r['ratio_exact']:.3f} / {r['ratio_pot']:.3f})")
+    summary = {}
+    for pair in PAIRS:
+        for c in CRITICS:
+            rs = [r for r in runs if r["pair"] == pair and r["constraint"] == c]
+            summary[f"{pair}/{c}"] = {
+                "pair": pair, "constraint": c, "exact": rs[0]["exact"],
+                **{k: median_spread(r[k] for r in rs)
+                   for k in ("estimate", "pot_same_samples", "ratio_exact", "ratio_pot", "rel_error_exact",
+                             "rel_error_pot", "max_grad_norm", "train_s")},
+            }
+    return {
+        "benchmark": NAME,
+        "quick": quick,
+        "seeds": seeds,
+        "machine": finish_machine(machine),
+        "total_s": time.perf_counter() - t0,
+        "budget": b,
+        "targets": {"gp_rel_error": GP_TARGET},
+        "pairs": {p: {"exact": make_pair(p)[2], "description": make_pair(p)[4]} for p in PAIRS},
+        "runs": runs,
+        "summary": summary,
+    }

@@ -1,0 +1,74 @@
+"""The benchmark harness runs (tiny budgets) and writes well-formed JSON, figures and tables.
+
+Benchmarks are measurements, not tests: nothing here checks a timing or a target, only that the
+numbers exist, are finite and have the documented shape.
+"""
+
+import json
+import math
+
+import pytest
+
+from benchmarks import report, run
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert run.main(["--quick", "--seeds", "1", "--threads", "1", "--only", "pot_scaling,critic_accuracy",
+                     "--out", str(out)]) == 0
+    return out
+
+
+def _machine_ok(m):
+    for key in ("cpu", "cores", "torch", "device", "date"):
+        assert m.get(key) not in (None, ""), key
+
+
+def test_pot_scaling_json(results):
+    d = json.loads((results / "pot_scaling.json").read_text())
+    assert d["benchmark"] == "pot_scaling" and d["quick"] is True
+    _machine_ok(d["machine"])
+    assert len(d["rows"]) >= 2
+    for r in d["rows"]:
+        assert r["cost_matrix_bytes"] == 8 * r["n"] ** 2
+        assert r["exact_s"] > 0 and r["sliced_s"] > 0
+        assert 0.3 < r["exact_w1"] < 1.0  # W1 of the distributions is 0.5; small samples add noise
+        assert 0.3 < r["sliced_over_exact"] < 1.0  # sliced W1 < W1 (about 2 / pi here)
+    ns = [r["n"] for r in d["rows"]]
+    assert ns == sorted(ns)
+
+
+def test_critic_accuracy_json(results):
+    d = json.loads((results / "critic_accuracy.json").read_text())
+    assert d["benchmark"] == "critic_accuracy"
+    _machine_ok(d["machine"])
+    assert set(d["pairs"]) == {"translation_2d", "gaussians_1d", "parallel_lines"}
+    assert d["pairs"]["parallel_lines"]["exact"] == pytest.approx(0.5)
+    assert d["pairs"]["translation_2d"]["exact"] == pytest.approx(0.5)
+    for pair in d["pairs"]:
+        for c in ("clip", "gp", "sn"):
+            s = d["summary"][f"{pair}/{c}"]
+            for key in ("estimate", "pot_same_samples", "ratio_exact", "rel_error_exact", "rel_error_pot"):
+                assert s[key]["median"] is not None and math.isfinite(s[key]["median"]), (pair, c, key)
+            assert s["pot_same_samples"]["median"] > 0
+    for r in d["runs"]:
+        assert r["curve"]["step"] and len(r["curve"]["critic_w1"]) == len(r["curve"]["step"])
+        if r["constraint"] == "clip":  # a clipped critic is tiny-Lipschitz: K << 1
+            assert abs(r["ratio_exact"]) < 0.5
+
+
+def test_report_writes_every_output(results):
+    written = {p.name for p in report.main(results)}
+    for name in ("machine.md", "targets.md", "convergence.md", "presets.md", "critic_accuracy.md", "cost.md",
+                 "pot_scaling.md", "course.md", "convergence.png", "convergence_steps.png", "critic_accuracy.png",
+                 "cost.png", "pot_scaling.png"):
+        assert name in written and (results / name).stat().st_size > 0, name
+    assert "Not measured yet" in (results / "convergence.md").read_text()
+    assert "| n |" in (results / "pot_scaling.md").read_text()
+
+
+def test_cli_rejects_unknown_benchmark(capsys):
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "nonsense"])
+    assert "unknown benchmark" in capsys.readouterr().err
