@@ -184,42 +184,48 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     pairs = list(d["pairs"])
-    critics = ("clip", "gp", "sn")
     colors = {"clip": "tab:orange", "gp": "tab:blue", "sn": "tab:green"}
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    w = 0.26
-    for i, c in enumerate(critics):
-        med, lo, hi = [], [], []
-        for p in pairs:
-            s = d["summary"][f"{p}/{c}"]["ratio_exact"]
-            med.append(s["median"])
-            lo.append(s["median"] - s["min"])
-            hi.append(s["max"] - s["median"])
-        xs = np.arange(len(pairs)) + (i - 1) * w
-        ax.bar(xs, med, w, yerr=[lo, hi], color=colors[c], capsize=3, label=CONSTRAINT_LABEL[c])
-        for xx, v in zip(xs, med):
-            ax.text(xx, v * 1.15, f"{v:.2g}", ha="center", fontsize=7)
-    ax.set_yscale("log")
+    fig, (ax, axk, ax2) = plt.subplots(1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1.2, 0.9, 1.3]})
+
+    def bars(axis, critics, width):
+        for i, c in enumerate(critics):
+            med, lo, hi = [], [], []
+            for p in pairs:
+                s = d["summary"][f"{p}/{c}"]["ratio_exact"]
+                med.append(s["median"])
+                lo.append(s["median"] - s["min"])
+                hi.append(s["max"] - s["median"])
+            xs = np.arange(len(pairs)) + (i - (len(critics) - 1) / 2) * width
+            axis.bar(xs, med, width, yerr=[lo, hi], color=colors[c], capsize=3, label=CONSTRAINT_LABEL[c])
+            for xx, v, h in zip(xs, med, hi):
+                axis.text(xx, v + h, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
+        axis.set_xticks(np.arange(len(pairs)), [PAIR_LABEL[p].replace(" ", "\n", 1) for p in pairs], fontsize=9)
+
+    bars(ax, ("gp", "sn"), 0.38)
     ax.axhline(1.0, color="k", lw=1)
-    ax.axhspan(0.95, 1.05, color="k", alpha=0.08)
-    ax.set_xticks(np.arange(len(pairs)), [PAIR_LABEL[p] for p in pairs])
-    ax.set_ylabel("critic estimate / exact W1 (log scale)")
-    ax.set_title("Estimate / exact W1 after training (1 = exact)", fontsize=10)
+    ax.axhspan(0.95, 1.05, color="k", alpha=0.1, lw=0, label="±5% of exact")
+    top = max(1.25, max(d["summary"][f"{p}/{c}"]["ratio_exact"]["max"] or 0 for p in pairs for c in ("gp", "sn")) * 1.12)
+    ax.set_ylim(min(0.0, min(d["summary"][f"{p}/{c}"]["ratio_exact"]["min"] or 0 for p in pairs for c in ("gp", "sn"))), top)
+    ax.set_ylabel("critic estimate / exact W1")
+    ax.set_title("Gradient penalty and spectral norm\n(1 = exact W1)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
+    bars(axk, ("clip",), 0.5)
+    axk.set_ylabel("learned scale K = estimate / exact W1")
+    axk.set_title("Weight clipping (c = 0.01):\nthe critic estimates K·W1", fontsize=10)
     styles = {"translation_2d": "-", "gaussians_1d": "--", "parallel_lines": ":"}
     for r in d["runs"]:
         if r["seed"] != 0 or r["constraint"] == "clip":
             continue
         cv = r["curve"]
         ratio = np.array(cv["critic_w1"]) / np.array(cv["exact_w1"])
-        ax2.plot(cv["step"], ratio, styles[r["pair"]], color=colors[r["constraint"]],
+        ax2.plot(cv["step"], ratio, styles[r["pair"]], color=colors[r["constraint"]], marker="o", ms=2.5,
                  label=f"{CONSTRAINT_LABEL[r['constraint']]}, {PAIR_LABEL[r['pair']]}")
     ax2.axhline(1.0, color="k", lw=1)
-    ax2.axhspan(0.95, 1.05, color="k", alpha=0.08)
+    ax2.axhspan(0.95, 1.05, color="k", alpha=0.1, lw=0)
     ax2.set_xlabel("critic steps")
     ax2.set_ylabel("estimate / POT W1 of the same samples")
-    ax2.set_title("During training (seed 0; clipping is off this scale)", fontsize=10)
-    ax2.legend(fontsize=7)
+    ax2.set_title("During training (seed 0)", fontsize=10)
+    ax2.legend(fontsize=7, loc="lower right", ncol=1)
     ax2.grid(alpha=0.3)
     fig.suptitle(f"Critic estimates of W1 against exact values{_quick_note(d)}", fontsize=11)
     fig.tight_layout()
@@ -263,13 +269,17 @@ def cost_figure(d: dict[str, Any], path: Path) -> None:
         xs = np.arange(len(cons)) + (i - (len(settings) - 1) / 2) * w
         label = {"mlp_grid25": "MLP, 25-Gaussian grid", "dcgan_mnist": "DCGAN, MNIST"}.get(st, st)
         ax.bar(xs, med, w, yerr=err, capsize=3, color=colors[i % 2], label=label)
-        for xx, v in zip(xs, med):
-            ax.text(xx, v + 0.05, f"{v:.2f}×", ha="center", fontsize=8)
+        for xx, v, e in zip(xs, med, err[1]):
+            ax.text(xx, v + e + 0.03, f"{v:.2f}×", ha="center", va="bottom", fontsize=8)
     ax.axhline(1.0, color="k", lw=1, ls="--")
+    tops = [d["settings"][st]["ratio"][c]["q75"] or 0 for st in settings for c in cons]
+    ax.set_ylim(0, max(tops + [1.0]) * 1.15 + 0.1)
     ax.set_xticks(np.arange(len(cons)), [CONSTRAINT_LABEL[c] for c in cons])
     ax.set_ylabel("time per generator step / unconstrained")
     ax.set_xlabel("Lipschitz constraint of the critic (n_critic = 5)")
-    ax.set_title(f"Cost of each constraint relative to an unconstrained critic{_quick_note(d)}", fontsize=10)
+    ax.set_title("Cost of each constraint relative to an unconstrained critic", fontsize=10)
+    if d.get("quick"):
+        fig.suptitle(_quick_note(d).strip(" ()"), fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
