@@ -31,7 +31,7 @@ NAME = "critic_accuracy"
 
 CRITICS = ("clip", "gp", "sn")
 PAIRS = ("translation_2d", "gaussians_1d", "parallel_lines")
-FULL = dict(steps=2000, eval_every=200, eval_samples=1000, final_samples=2000)
+FULL = dict(steps=1000, eval_every=100, eval_samples=500, final_samples=2000)
 QUICK = dict(steps=30, eval_every=15, eval_samples=128, final_samples=256)
 GP_TARGET = 0.05
 

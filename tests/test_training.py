@@ -38,15 +38,19 @@ def test_200_step_smoke_run_of_each_variant(name):
 
 
 def test_training_moves_generator_towards_data():
+    # one Gaussian blob far from the untrained generator's output: W1 starts near 2.7, and
+    # 150 SNGAN steps cut it by at least half (measured 0.15-0.25 of the start over seeds 0-2)
+    data = gt.Mixture2D([[2.0, 2.0]], std=0.3)
     gt.seed_everything(0)
     G, D = small_models()
-    h = gt.train_gan(G, D, gt.ring8(),
-                     gt.GANConfig.wgan_gp(steps=150, batch_size=128, lr_d=1e-3, lr_g=1e-3, eval_every=150,
-                                          w1_samples=500, progress=False))
+    cfg = gt.GANConfig.sngan(steps=150, batch_size=128, lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9),
+                             lr_schedule="linear", ema=0.99, eval_every=150, w1_samples=500, progress=False)
+    h = gt.train_gan(G, D, data, cfg)
     gt.seed_everything(0)
     G0, _ = small_models()
-    w0 = gt.exact_w1(G0.sample(500), gt.ring8().sample(500))
-    assert h.exact_w1[-1] < 0.6 * w0
+    w0 = gt.exact_w1(G0.sample(500), data.sample(500))
+    assert w0 > 2.0
+    assert h.exact_w1[-1] < 0.5 * w0
 
 
 def test_same_seed_same_history_on_cpu():
