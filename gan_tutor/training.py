@@ -13,12 +13,16 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+with warnings.catch_warnings():
+    # tqdm.auto warns in a notebook without ipywidgets (the book's kernel); it falls back to text bars
+    warnings.simplefilter("ignore")
+    from tqdm.auto import tqdm
 
 from .lipschitz import apply_spectral_norm, clip_weights_, grad_norms, gradient_penalty, interpolates
 from .losses import LOSSES, d_loss, g_loss

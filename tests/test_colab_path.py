@@ -130,5 +130,5 @@ def test_setup_cell_installs_the_wheel_and_keeps_torch(colab_env, monkeypatch):
                            check=True, capture_output=True, text=True, cwd=outside).stdout.strip()
     assert where.startswith(str(colab_env["site"])), f"gan_tutor imported from {where}, not from the wheel install"
     # the lesson ran: its imports cell printed the device and quick mode
-    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
     assert "quick mode: True" in printed

@@ -74,9 +74,14 @@ def test_first_cell_is_the_colab_setup_cell(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_second_cell_sets_device_and_seed(path):
+def test_title_then_the_imports_cell_that_sets_device_and_seed(path):
+    """After the hidden setup cell the reader sees the lesson's title, then the imports cell."""
     nb = nbformat.read(path, as_version=4)
-    src = nb.cells[1].source
+    title = nb.cells[1]
+    assert title.cell_type == "markdown" and re.match(rf"# {int(path.name[:2])}\. \S", title.source), \
+        "the second cell is the title, '# N. Title'"
+    src = nb.cells[2].source
+    assert nb.cells[2].cell_type == "code"
     assert "import gan_tutor as gt" in src
     assert "device = gt.get_device()" in src
     assert "gt.seed_everything(0)" in src

@@ -47,7 +47,9 @@ def imports_cell(extra: str = ""):
 def write_lesson(path: str, cells: list, extra_imports: str = "") -> None:
     nb = nbformat.v4.new_notebook()
     setup = code(SETUP_SOURCE, tags=["remove-cell"])
-    nb.cells = [setup, imports_cell(extra_imports), *cells]
+    # the reader sees the title before any code: setup (hidden in the book), title, imports, rest
+    title = [cells[0]] if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") else []
+    nb.cells = [setup, *title, imports_cell(extra_imports), *cells[len(title):]]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
