@@ -218,6 +218,19 @@ class MNISTData:
         """Move the images to ``device`` once, so batches need no copy."""
         return MNISTData(self.images.to(device), self.labels.to(device), self.source, self.name)
 
+    def split(self, n_held: int, seed: int = 0) -> tuple["MNISTData", torch.Tensor]:
+        """Set ``n_held`` random digits aside: ``(training set, held-out images (n_held, 1, 28, 28))``.
+
+        The split depends only on ``seed``, so lessons that use the same seed hold out the same
+        digits. The held-out images stay where they are (on ``self.images``' device).
+        """
+        if not 0 < n_held < len(self):
+            raise ValueError(f"n_held must lie between 1 and {len(self) - 1} (the set has {len(self)} digits), "
+                             f"got {n_held}")
+        perm = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).to(self.images.device)
+        held, kept = perm[:n_held], perm[n_held:]
+        return MNISTData(self.images[kept], self.labels[kept], self.source, self.name), self.images[held]
+
 
 _MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)
 

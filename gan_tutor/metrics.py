@@ -66,5 +66,5 @@ def critic_vs_exact(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -
     Returns ``{"estimate", "exact", "rel_error"}`` with ``rel_error = (estimate - exact) / exact``.
     """
     est = critic_w1_estimate(critic, real, fake)
-    ex = exact_w1(real.reshape(len(real), -1), fake.reshape(len(fake), -1))
+    ex = exact_w1(real, fake)
     return {"estimate": est, "exact": ex, "rel_error": (est - ex) / ex if ex > 0 else float("nan")}

@@ -409,7 +409,7 @@ def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANCon
             hist.eval_step.append(step)
             hist.eval_time.append(t0 - start - sum(hist._eval_costs))
             hist.critic_w1.append(critic_w1_estimate(critic, xr, xf))
-            hist.exact_w1.append(exact_w1(xr.reshape(len(xr), -1), xf.reshape(len(xf), -1)))
+            hist.exact_w1.append(exact_w1(xr, xf))
             hist.grad_norm.append(float(grad_norms(critic, interpolates(xr, xf)).median()))
             critic.train()
             hist._eval_costs.append(time.perf_counter() - t0)
@@ -429,7 +429,7 @@ def _evaluate(generator, critic, data, cfg, hist, step, device, centers, elapsed
         )
     hist.eval_step.append(step)
     hist.eval_time.append(elapsed - sum(hist._eval_costs))
-    hist.exact_w1.append(exact_w1(real.reshape(len(real), -1), fake.reshape(len(fake), -1)))
+    hist.exact_w1.append(exact_w1(real, fake))
     hist.critic_w1.append(critic_w1_estimate(critic, real, fake))
     hist.grad_norm.append(float(grad_norms(critic, interpolates(real, fake)).median()))
     if centers is not None:

@@ -41,13 +41,13 @@ def _to_numpy(x, name: str) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have shape (n,), (n, d) or (n, ...), got a scalar")
+    # one point per row: (n,) is n points on the line, (n, ...) e.g. images is flattened to (n, d)
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must have shape (n, d) or (n,), got {arr.shape}; flatten images with "
-            "x.reshape(len(x), -1)"
-        )
+    elif arr.ndim > 2:
+        arr = arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty; W1 needs at least one point on each side")
     if not np.all(np.isfinite(arr)):
@@ -103,8 +103,9 @@ def exact_w1(x, y, a=None, b=None, max_iter: int = DEFAULT_MAX_ITER) -> float:
     """Exact Wasserstein-1 distance between two weighted point clouds (Euclidean cost).
 
     Args:
-        x: ``(n, d)`` or ``(n,)`` points of the first distribution.
-        y: ``(m, d)`` or ``(m,)`` points of the second.
+        x: ``(n, d)`` or ``(n,)`` points of the first distribution; ``(n, ...)`` (images) is
+            flattened, so that each point is a vector of ``d`` pixels.
+        y: ``(m, d)``, ``(m,)`` or ``(m, ...)`` points of the second.
         a, b: weights of the points (non-negative, summing to 1); uniform when omitted.
         max_iter: network-simplex iteration limit; hitting it raises instead of returning a
             sub-optimal value.

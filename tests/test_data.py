@@ -101,6 +101,15 @@ def test_mnist_offline_fallback_is_real_mnist(tmp_path, monkeypatch, capsys):
     assert 0.7 < background < 0.9
     assert mnist.sample(7).shape == (7, 1, 28, 28)
     assert len(gt.load_mnist(root=tmp_path, limit=100)) == 100
+    # a held-out split: disjoint from the training part, the same for the same seed
+    train, held = mnist.split(1000, seed=0)
+    assert len(train) == 4000 and held.shape == (1000, 1, 28, 28)
+    assert torch.equal(held, mnist.split(1000, seed=0)[1]) and not torch.equal(held, mnist.split(1000, seed=1)[1])
+    flat = {tuple(r) for r in train.images.reshape(4000, -1)[:, ::7].tolist()}
+    assert not any(tuple(r) in flat for r in held.reshape(1000, -1)[:, ::7].tolist())
+    assert train.labels.shape == (4000,) and train.source == mnist.source
+    with pytest.raises(ValueError, match="n_held"):
+        mnist.split(5000)
 
 
 def test_mnist_uses_torchvision_files_when_present(tmp_path, monkeypatch):

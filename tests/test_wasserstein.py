@@ -92,6 +92,17 @@ def test_accepts_torch_tensors():
     assert gt.exact_w1(x, x + torch.tensor([0.0, 1.0])) == pytest.approx(1.0, rel=1e-6)
 
 
+def test_images_are_points_in_pixel_space():
+    # (n, 1, 28, 28) batches are flattened: the same W1 as on explicit (n, 784) rows, and a
+    # constant brightness shift of every pixel moves each image by |shift| * sqrt(784)
+    x = torch.rand(30, 1, 28, 28)
+    y = torch.rand(40, 1, 28, 28)
+    assert gt.exact_w1(x, y) == pytest.approx(gt.exact_w1(x.reshape(30, -1), y.reshape(40, -1)), rel=1e-12)
+    assert gt.exact_w1(x, x + 0.1) == pytest.approx(0.1 * 28, rel=1e-6)
+    with pytest.raises(ValueError, match="scalar"):
+        gt.exact_w1(np.float64(1.0), np.zeros(3))
+
+
 def test_bad_input_is_explained(monkeypatch):
     with pytest.raises(ValueError, match="different dimensions"):
         gt.exact_w1(np.zeros((3, 2)), np.zeros((3, 3)))
