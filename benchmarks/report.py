@@ -147,7 +147,7 @@ def convergence_tables(d: dict[str, Any]) -> tuple[str, str]:
             (f"{_ms(s['modes_at_time_target'], '{:.0f}')} / {_ms(s['high_quality_at_time_target'], '{:.1f}', 100)}"
              if s["modes_at_time_target"]["median"] is not None else "–"),
             _ms(s["seconds_per_step"], "{:.0f}", 1000),
-            str(s["steps"]),
+            f"{s['steps']:.0f}" if s["steps"] is not None else "–",
         ])
     table = _table(["data", "method", "modes at the end", "high quality at the end (%)",
                     f"runs reaching all modes and ≥ {100 * t['high_quality']:.0f}% HQ", "steps to target",
