@@ -27,6 +27,7 @@ from .lipschitz import (
     grad_norms,
     gradient_penalty,
     interpolates,
+    layer_sigmas,
     layerwise_bound,
     lipschitz_estimate,
     power_iteration,

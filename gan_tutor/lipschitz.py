@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,6 +28,7 @@ __all__ = [
     "PowerIterationSN",
     "apply_spectral_norm",
     "lipschitz_estimate",
+    "layer_sigmas",
     "layerwise_bound",
     "conv_operator_norm",
 ]
@@ -161,20 +164,30 @@ def lipschitz_estimate(critic: nn.Module, x: torch.Tensor) -> float:
 
 
 @torch.no_grad()
+def layer_sigmas(module: nn.Module) -> list[float]:
+    """Largest singular value of every Linear / Conv weight, in order (conv kernels reshaped to
+    ``(out, in * k * k)``).
+
+    The module is read in evaluation mode, so that reading a spectrally normalised weight does
+    not run another power-iteration step; its training mode is restored afterwards.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        return [float(torch.linalg.svdvals(m.weight.reshape(m.weight.shape[0], -1))[0])
+                for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    finally:
+        module.train(was_training)
+
+
 def layerwise_bound(module: nn.Module) -> float:
-    """Product of the largest singular values of every Linear / Conv weight (conv kernels
-    reshaped to ``(out, in * k * k)``).
+    """Product of :func:`layer_sigmas`: the largest singular values of every Linear / Conv weight.
 
     For 1-Lipschitz activations (ReLU, LeakyReLU, tanh) and Linear layers this bounds the
     network's Lipschitz constant from above. For convolutions the reshaped-kernel norm is not
     the operator norm (see :func:`conv_operator_norm`). Normalisation layers are not counted.
     """
-    bound = 1.0
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            w = layer.weight
-            bound *= float(torch.linalg.svdvals(w.reshape(w.shape[0], -1))[0])
-    return bound
+    return math.prod(layer_sigmas(module))
 
 
 def conv_operator_norm(conv: nn.Conv2d, input_shape: tuple[int, int, int], n_iter: int = 200) -> float:

@@ -100,3 +100,18 @@ def test_conv_operator_norm_matches_dense_matrix():
     A = torch.autograd.functional.jacobian(op, torch.zeros(n, dtype=torch.float64))
     exact = torch.linalg.svdvals(A)[0].item()
     assert gt.conv_operator_norm(conv, shape, n_iter=300) == pytest.approx(exact, rel=1e-4)
+
+
+@pytest.mark.parametrize("method", ["hand", "torch"])
+def test_layer_sigmas_reads_without_a_power_step(method):
+    torch.manual_seed(4)
+    net = gt.apply_spectral_norm(nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 1)), method=method)
+    net.train()
+    buffers = [b.clone() for b in net.buffers()]
+    first = gt.layer_sigmas(net)
+    assert len(first) == 2 and net.training                         # one value per layer; mode restored
+    assert all(torch.equal(a, b) for a, b in zip(buffers, net.buffers()))   # u was not advanced
+    assert gt.layer_sigmas(net) == first
+    assert gt.layerwise_bound(net) == pytest.approx(first[0] * first[1], rel=1e-12)
+    net.eval()
+    assert gt.layer_sigmas(net) == first and not net.training

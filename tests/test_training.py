@@ -92,7 +92,7 @@ def test_train_critic_gp_estimates_w1_of_a_translation():
     ring = gt.ring8()
     shifted = gt.Translated(ring, [0.6, 0.0])
     D = gt.MLPCritic(width=64, depth=2)
-    h = gt.train_critic(D, shifted, ring, gt.GANConfig.wgan_gp(gp_weight=10.0, batch_size=256, progress=False),
+    h = gt.train_critic(D, shifted, ring, gt.GANConfig.wgan_gp_critic(progress=False),
                         steps=400, eval_every=400, eval_samples=1000)
     # the estimate matches POT's exact W1 on the same samples
     assert h.critic_w1[-1] == pytest.approx(h.exact_w1[-1], rel=0.15)
