@@ -2,7 +2,8 @@
 
 * quick mode (what ``make test`` runs): ``pytest --nbval-lax --nbval-current-env`` on each
   notebook with ``GAN_TUTOR_QUICK=1``; target: under 10 minutes in total on 2 CPU cores.
-* full mode (what ``make book`` executes): ``jupyter nbconvert --execute`` on each notebook;
+* full mode (what ``make book`` executes): ``jupyter execute`` (nbclient, the executor that
+  myst-nb uses; nbconvert is not installed) on each notebook, output written to a temporary folder;
 * the whole book: ``jupyter-book build`` with warnings as errors into a fresh output folder (so
   that no cached execution is reused); target: under 30 minutes on 2 CPU cores, under 5 minutes
   on one GPU.
@@ -45,6 +46,14 @@ def _timed(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any
             "tail": out.strip().splitlines()[-3:] if out else []}
 
 
+def execute_full(notebook: Path | str, out_dir: Path | str, timeout: float = 3600.0) -> dict[str, Any]:
+    """Execute ``notebook`` in full mode (``jupyter execute``), writing the executed copy to ``out_dir``."""
+    notebook, out_dir = Path(notebook), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _timed([_bin("jupyter"), "execute", "--timeout=900", f"--output={out_dir / notebook.stem}",
+                   str(notebook)], {**RUN_ENV, "GAN_TUTOR_QUICK": "0"}, timeout)
+
+
 def notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -61,9 +70,7 @@ def run(quick: bool = False, seeds: int = 1, timeout: float = 3600.0) -> dict[st
                 [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
                  "-q", rel], {**RUN_ENV, "GAN_TUTOR_QUICK": "1"}, timeout)
             if not quick:
-                row["full_execute"] = _timed(
-                    [_bin("jupyter"), "nbconvert", "--to", "notebook", "--execute", "--output-dir", tmp,
-                     "--ExecutePreprocessor.timeout=900", rel], {**RUN_ENV, "GAN_TUTOR_QUICK": "0"}, timeout)
+                row["full_execute"] = execute_full(rel, tmp, timeout)
             rows.append(row)
             log(f"  {rel}: quick nbval {row['quick_nbval']['seconds']:.0f} s"
                 + ("" if row["quick_nbval"]["ok"] else " (FAILED)")

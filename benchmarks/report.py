@@ -365,7 +365,7 @@ def course_table(d: dict[str, Any]) -> str:
         rows.append([f"`{Path(r['notebook']).name}`", _f(q["seconds"], "{:.0f}") + ("" if q["ok"] else " (failed)"),
                      (_f(f["seconds"], "{:.0f}") + ("" if f["ok"] else " (failed)")) if f else "–"])
     rows.append(["**total**", _f(d["nbval_quick_total_s"], "{:.0f}"), _f(d.get("full_execute_total_s"), "{:.0f}")])
-    t = _table(["notebook", "quick mode under nbval (s)", "full mode, nbconvert (s)"], rows)
+    t = _table(["notebook", "quick mode under nbval (s)", "full mode, jupyter execute (s)"], rows)
     b = d.get("book_build")
     if b:
         t += (f"\nFresh `jupyter-book build` (full mode, warnings as errors): {b['seconds']:.0f} s"

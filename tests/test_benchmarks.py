@@ -72,3 +72,21 @@ def test_cli_rejects_unknown_benchmark(capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--only", "nonsense"])
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def test_course_full_mode_executes_a_notebook_and_reports_failures(tmp_path):
+    # the full-mode step of `--only course` must run with what `make` installs (no nbconvert)
+    import nbformat
+
+    from benchmarks import course
+
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    for path, src in ((good, "x = 1 + 1"), (bad, "assert False, 'a failing lesson'")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src)]
+        nbformat.write(nb, path)
+    ok = course.execute_full(good, tmp_path / "out", timeout=120)
+    assert ok["ok"] and ok["seconds"] > 0, ok["tail"]
+    assert (tmp_path / "out" / "good.ipynb").exists()
+    failed = course.execute_full(bad, tmp_path / "out", timeout=120)
+    assert not failed["ok"] and failed["returncode"] not in (0, None)
