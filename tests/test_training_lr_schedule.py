@@ -29,13 +29,14 @@ def _record_lrs(monkeypatch):
     return seen
 
 
-def test_linear_decay_in_train_gan(monkeypatch):
+@pytest.mark.parametrize("time_budget_s", [None, 1e6])  # a budget that never runs out changes nothing
+def test_linear_decay_in_train_gan(monkeypatch, time_budget_s):
     seen = _record_lrs(monkeypatch)
     gt.seed_everything(0)
     G, D = _models()
     steps = 4
     cfg = gt.GANConfig.wgan_gp(steps=steps, n_critic=2, batch_size=16, lr_d=1e-3, lr_g=2e-3,
-                               lr_schedule="linear", progress=False)
+                               lr_schedule="linear", time_budget_s=time_budget_s, progress=False)
     gt.train_gan(G, D, gt.ring8(), cfg)
     critic_lrs, gen_lrs = list(seen.values())
     factors = [1 - s / steps for s in range(steps)]  # generator step s+1 uses base * (1 - s / steps)
@@ -60,3 +61,27 @@ def test_linear_decay_in_train_critic(monkeypatch):
     gt.train_critic(D, gt.ring8(), gt.Translated(gt.ring8(), (0.3, 0.4)), cfg, steps=5)
     (lrs,) = seen.values()
     assert lrs == pytest.approx([1e-3 * (1 - s / 5) for s in range(5)])
+
+
+def test_time_budget_stops_training_and_ends_the_decay(monkeypatch):
+    seen = _record_lrs(monkeypatch)
+    gt.seed_everything(0)
+    G, D = _models()
+    budget, huge = 0.5, 10**6
+    cfg = gt.GANConfig.wgan_gp(steps=huge, n_critic=1, batch_size=16, lr_d=1e-3, lr_g=1e-3, lr_schedule="linear",
+                               time_budget_s=budget, eval_every=huge, w1_samples=200, eval_samples=200, progress=False)
+    hist = gt.train_gan(G, D, gt.grid25(), cfg)
+    n = len(hist.step)
+    assert 1 < n < huge
+    # it stops at the first step whose training time reaches the budget (no evaluation before the end)
+    assert hist.time[-2] < budget <= hist.time[-1]
+    assert hist.eval_step == [n]  # and still evaluates the final generator
+    _, gen_lrs = list(seen.values())
+    assert gen_lrs[0] == 1e-3 and all(a >= b for a, b in zip(gen_lrs, gen_lrs[1:]))
+    # the rate followed time, not steps: n << huge steps, yet it decayed most of the way to 0
+    assert gen_lrs[-1] < 0.5e-3 and gen_lrs[-1] == pytest.approx(1e-3 * (1 - hist.time[-2] / budget), abs=1e-4)
+
+
+def test_time_budget_is_validated():
+    with pytest.raises(ValueError, match="time_budget_s"):
+        gt.GANConfig(time_budget_s=0)
