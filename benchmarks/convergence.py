@@ -1,7 +1,8 @@
 """Convergence on the 25-Gaussian grid and the 8-Gaussian ring.
 
 For the standard GAN, WGAN-clip, WGAN-GP and SNGAN with the package's presets
-(``gt.GANConfig.standard()`` ... ``sngan()``) and the package's default MLPs, train for a
+(``gt.GANConfig.standard()`` ... ``sngan()``) and the same networks for all four (the package's
+default critic; its default generator with a fourth hidden layer, see ``GENERATOR``), train for a
 wall-clock budget (180 s on the grid, the target's 3 minutes; 60 s on the ring) and record,
 12 times per run, the modes captured and the share of high-quality samples (VEEGAN / PacGAN
 definition, 2,500 samples; see ``gt.mode_metrics``) against generator steps and wall-clock
@@ -39,6 +40,13 @@ CALIBRATION_STEPS = (5, 30)  #: warm-up steps, then timed steps
 STEP_CAP = 10  #: a run may take up to this many times the calibrated step count before its time is up
 STEP_SLACK_S = 2.0  #: an evaluation this far past 180 s still counts as "at 180 s" (it ends the step in progress)
 HQ_TARGET = 0.95
+#: the generator for every method: ``gt.MLPGenerator(**GENERATOR)``. A fourth hidden layer of 256
+#: units lets the generator cut its latent space into 25 pieces with sharper edges, so less
+#: mass lies on the "bridges" between modes. Sweep (grid, 12,000 generator steps of each preset,
+#: one thread, seed 0; high-quality share at the end, 25/25 modes throughout): WGAN-GP depth 3
+#: 90.5%, depth 4 95.3% (with ema 0.999 also 95.3%), depth 5 94.2%; SNGAN depth 3 85.4%,
+#: depth 4 88.8%. About 10% more time per step.
+GENERATOR = dict(depth=4)
 REFERENCE_GRID25 = {  # PacGAN (Lin et al., 2018), Table 2: modes captured / high-quality share
     "PacGAN4": {"modes": 24.8, "high_quality": 0.936},
     "GAN": {"modes": 17.3, "high_quality": 0.948},
@@ -65,7 +73,7 @@ def steps_for_budget(dataset: str, method: str, budget_s: float, seed: int = 0) 
     warm, timed = CALIBRATION_STEPS
     gt.seed_everything(seed)
     cfg = preset(method, steps=warm + timed, seed=seed, progress=False)
-    hist = gt.train_gan(gt.MLPGenerator(), gt.MLPCritic(), getattr(gt, dataset)(), cfg)
+    hist = gt.train_gan(gt.MLPGenerator(**GENERATOR), gt.MLPCritic(), getattr(gt, dataset)(), cfg)
     per_step = (hist.time[-1] - hist.time[warm - 1]) / timed
     return max(1, int(budget_s / per_step)), per_step
 
@@ -83,7 +91,7 @@ def run_one(dataset: str, method: str, seed: int, budget_s: float, evals: int, t
     eval_every = max(1, steps // evals)
     data = getattr(gt, dataset)()
     gt.seed_everything(seed)
-    generator, critic = gt.MLPGenerator(), gt.MLPCritic()
+    generator, critic = gt.MLPGenerator(**GENERATOR), gt.MLPCritic()
     # the time budget ends the run and the learning-rate decay; the step cap only guards a
     # calibration that was far too pessimistic
     cfg = preset(method, steps=STEP_CAP * steps, time_budget_s=budget_s, eval_every=eval_every, seed=seed,
@@ -185,7 +193,7 @@ def run(quick: bool = False, seeds: int = 3, jobs: int = 1, threads: int | None 
         "budgets": budgets,
         "targets": {"time_s": TIME_TARGET_S, "high_quality": HQ_TARGET},
         "reference_grid25": REFERENCE_GRID25,
-        "models": {"generator": repr(gt.MLPGenerator()), "critic": repr(gt.MLPCritic())},
+        "models": {"generator": repr(gt.MLPGenerator(**GENERATOR)), "critic": repr(gt.MLPCritic())},
         "configs": {m: config_summary(preset(m)) for m in METHODS},
         "runs": runs,
         "summary": summarise(runs),

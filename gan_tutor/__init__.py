@@ -35,7 +35,7 @@ from .lipschitz import (
 from .losses import LOSSES, d_loss, g_loss
 from .metrics import ModeReport, critic_vs_exact, critic_w1_estimate, mode_metrics
 from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_batch_norm
-from .runtime import budget, get_device, quick_mode, seed_everything
+from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything
 from .training import GANConfig, History, TrainingDiverged, train_critic, train_gan
 from .wasserstein import (
     exact_w1,

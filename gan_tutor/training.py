@@ -14,8 +14,9 @@ import copy
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import torch
 from torch import nn
@@ -28,7 +29,7 @@ from .lipschitz import apply_spectral_norm, clip_weights_, grad_norms, gradient_
 from .losses import LOSSES, d_loss, g_loss
 from .metrics import critic_w1_estimate, mode_metrics
 from .models import has_batch_norm
-from .runtime import get_device, seed_everything
+from .runtime import flush_denormals, get_device, seed_everything
 from .wasserstein import exact_w1
 
 __all__ = ["GANConfig", "History", "TrainingDiverged", "train_gan", "train_critic", "CONSTRAINTS"]
@@ -260,6 +261,7 @@ def _finite(value: float, what: str, step: int, cfg: GANConfig) -> float:
     return value
 
 
+@flush_denormals()
 def train_gan(
     generator: nn.Module,
     critic: nn.Module,
@@ -312,9 +314,10 @@ def train_gan(
                 fake = generator(torch.randn(bs, latent, device=device))
             loss, pen, est = _critic_step(critic, opt_d, real, fake, cfg)
         fake = generator(torch.randn(bs, latent, device=device))
-        gl = g_loss(cfg.loss, critic(fake))
-        opt_g.zero_grad(set_to_none=True)
-        gl.backward()
+        with _frozen(critic):  # the generator step needs no gradient for the critic's weights
+            gl = g_loss(cfg.loss, critic(fake))
+            opt_g.zero_grad(set_to_none=True)
+            gl.backward()
         opt_g.step()
         if cfg.ema:
             _ema_update(shown, generator, min(cfg.ema, (1 + step) / (10 + step)))
@@ -379,7 +382,10 @@ def _ema_update(avg: nn.Module, generator: nn.Module, decay: float) -> None:
 def _critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
                  cfg: GANConfig) -> tuple[float, float, float]:
     """One critic update; returns (loss without penalty, penalty, mean f(real) - mean f(fake))."""
-    r, f = critic(real), critic(fake)
+    if has_batch_norm(critic):  # batch statistics of real and fake batches stay separate
+        r, f = critic(real), critic(fake)
+    else:  # one forward pass over both batches (and one power-iteration step with spectral norm)
+        r, f = critic(torch.cat([real, fake])).split([real.shape[0], fake.shape[0]])
     loss = d_loss(cfg.loss, r, f)
     total = loss
     pen = torch.zeros((), device=real.device)
@@ -392,6 +398,19 @@ def _critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tens
     if cfg.constraint == "clip":
         clip_weights_(critic, cfg.clip_value)
     return float(loss.detach()), float(pen.detach()), float((r.mean() - f.mean()).detach())
+
+
+@contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    """Turn off ``requires_grad`` of every parameter of ``module`` inside the block, then restore it."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
 
 
 def _prepare_critic(critic: nn.Module, cfg: GANConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -408,6 +427,7 @@ def _prepare_critic(critic: nn.Module, cfg: GANConfig, device: torch.device) -> 
     return _optimizer(cfg.optimizer, critic.parameters(), cfg.lr_d, cfg.betas)
 
 
+@flush_denormals()
 def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANConfig,
                  steps: int | None = None, eval_every: int = 0, eval_samples: int = 1000) -> History:
     """Train only the critic between two *fixed* distributions (no generator).

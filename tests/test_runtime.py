@@ -72,3 +72,21 @@ def test_quick_mode_rejects_garbage(monkeypatch):
     monkeypatch.setenv("GAN_TUTOR_QUICK", "maybe")
     with pytest.raises(ValueError, match="GAN_TUTOR_QUICK"):
         gt.quick_mode()
+
+
+def _denormal_survives() -> bool:
+    return (torch.tensor([1e-30]) * 1e-10).item() != 0.0  # 1e-40 is denormal in float32
+
+
+def test_flush_denormals_flushes_inside_and_restores_outside():
+    assert _denormal_survives()  # torch's default
+    with gt.flush_denormals():
+        assert not _denormal_survives()
+    assert _denormal_survives()
+    torch.set_flush_denormal(True)
+    try:
+        with gt.flush_denormals():
+            pass
+        assert not _denormal_survives()  # a caller's own setting is kept
+    finally:
+        torch.set_flush_denormal(False)

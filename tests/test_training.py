@@ -105,3 +105,30 @@ def test_snapshot_callback_is_called():
     gt.train_gan(G, D, gt.ring8(), gt.GANConfig.standard(steps=6, snapshot_every=3, progress=False),
                  snapshot=lambda step, g, d: calls.append(step))
     assert calls == [0, 3, 6]
+
+
+def test_training_leaves_denormal_setting_and_frozen_parameters_alone():
+    # train_gan flushes denormals (Adam's decaying second moments of dead units slow a CPU by
+    # half otherwise) and freezes the critic for the generator step; both are undone afterwards
+    gt.seed_everything(0)
+    G, D = small_models()
+    first = D.net[0]
+    first.bias.requires_grad_(False)
+    before = first.bias.detach().clone()
+    gt.train_gan(G, D, gt.ring8(), gt.GANConfig.wgan_gp(steps=5, progress=False))
+    assert (torch.tensor([1e-30]) * 1e-10).item() != 0.0
+    assert not first.bias.requires_grad and torch.equal(first.bias, before)
+    assert all(p.requires_grad for n, p in D.named_parameters() if n != "net.0.bias")
+
+
+def test_generator_step_computes_no_gradient_for_the_critic():
+    # one critic step and one generator step: each critic weight gets its gradient once (the
+    # critic step); the generator step back-propagates through the critic to the samples only
+    gt.seed_everything(0)
+    G, D = small_models()
+    calls = {n: 0 for n, _ in D.named_parameters()}
+    for n, p in D.named_parameters():
+        p.register_hook(lambda g, n=n: calls.__setitem__(n, calls[n] + 1))
+    gt.train_gan(G, D, gt.ring8(), gt.GANConfig.standard(steps=1, progress=False))
+    assert set(calls.values()) == {1}, calls
+    assert all(p.grad is not None for p in G.parameters())
