@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=1,
                    help="convergence runs in parallel processes (each with cores/jobs threads). Default 1: "
                         "each run has the machine to itself, as the 3-minute target assumes; on the 2-core "
-                        "CPU machine two jobs cost each run half its speed (WGAN-GP 22 -> 43 ms per step)")
+                        "CPU machine two jobs cost each run about a third of its speed (WGAN-GP 7 -> 10 ms per step)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (default 0: torch's own choice; 1 avoids thread contention on a "
                         "loaded machine)")

@@ -49,11 +49,15 @@ def test_critic_accuracy_json(results):
     for pair in d["pairs"]:
         for c in ("clip", "gp", "sn"):
             s = d["summary"][f"{pair}/{c}"]
-            for key in ("estimate", "pot_same_samples", "ratio_exact", "rel_error_exact", "rel_error_pot"):
+            for key in ("estimate", "estimate_same_samples", "pot_same_samples", "ratio_exact", "rel_error_exact",
+                        "rel_error_pot"):
                 assert s[key]["median"] is not None and math.isfinite(s[key]["median"]), (pair, c, key)
             assert s["pot_same_samples"]["median"] > 0
     for r in d["runs"]:
         assert r["curve"]["step"] and len(r["curve"]["critic_w1"]) == len(r["curve"]["step"])
+        # estimate / exact on the large sample, estimate / POT on the smaller one POT can solve
+        assert r["ratio_exact"] == pytest.approx(r["estimate"] / r["exact"])
+        assert r["ratio_pot"] == pytest.approx(r["estimate_same_samples"] / r["pot_same_samples"])
         if r["constraint"] == "clip":  # a clipped critic is tiny-Lipschitz: K << 1
             assert abs(r["ratio_exact"]) < 0.5
 
