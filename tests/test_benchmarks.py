@@ -47,10 +47,10 @@ def test_critic_accuracy_json(results):
     assert d["pairs"]["parallel_lines"]["exact"] == pytest.approx(0.5)
     assert d["pairs"]["translation_2d"]["exact"] == pytest.approx(0.5)
     for pair in d["pairs"]:
-        for c in ("clip", "gp", "sn"):
+        for c in ("clip", "gp", "gp30", "sn"):
             s = d["summary"][f"{pair}/{c}"]
             for key in ("estimate", "estimate_same_samples", "pot_same_samples", "ratio_exact", "rel_error_exact",
-                        "rel_error_pot"):
+                        "rel_error_pot", "grad_norm_interpolates", "grad_norm_transport"):
                 assert s[key]["median"] is not None and math.isfinite(s[key]["median"]), (pair, c, key)
             assert s["pot_same_samples"]["median"] > 0
     for r in d["runs"]:
@@ -58,6 +58,9 @@ def test_critic_accuracy_json(results):
         # estimate / exact on the large sample, estimate / POT on the smaller one POT can solve
         assert r["ratio_exact"] == pytest.approx(r["estimate"] / r["exact"])
         assert r["ratio_pot"] == pytest.approx(r["estimate_same_samples"] / r["pot_same_samples"])
+        # the mean and the largest gradient norm are taken over the same interpolates
+        assert 0 < r["grad_norm_interpolates"] <= r["max_grad_norm"] * (1 + 1e-6)
+        assert math.isfinite(r["grad_norm_transport"]) and r["grad_norm_transport"] > 0
         if r["constraint"] == "clip":  # a clipped critic is tiny-Lipschitz: K << 1
             assert abs(r["ratio_exact"]) < 0.5
 
@@ -94,3 +97,17 @@ def test_course_full_mode_executes_a_notebook_and_reports_failures(tmp_path):
     assert (tmp_path / "out" / "good.ipynb").exists()
     failed = course.execute_full(bad, tmp_path / "out", timeout=120)
     assert not failed["ok"] and failed["returncode"] not in (0, None)
+
+
+def test_penalised_optimum_1d_is_w1_plus_a_bias_of_order_one_over_lambda():
+    import gan_tutor as gt
+    from benchmarks.critic_accuracy import penalised_optimum_1d
+
+    w1 = gt.gaussian_w1_1d(0.0, 1.0, 1.0, 0.5)
+    assert penalised_optimum_1d(1e12) == pytest.approx(w1, abs=1e-6)        # no penalty slack: W1 itself
+    bias10, bias30 = penalised_optimum_1d(10.0) - w1, penalised_optimum_1d(30.0) - w1
+    assert bias10 > 0.05 * w1 and bias30 < 0.05 * w1                        # the 5% target needs lambda > 10
+    assert bias10 / bias30 == pytest.approx(3.0, rel=1e-4)                   # exactly 1 / (2 lambda) * integral
+    # lesson 6's pair, N(0, 1) vs N(1.5, 0.5^2): about 8% above W1 at lambda = 10
+    assert penalised_optimum_1d(10.0, (0.0, 1.5), (1.0, 0.5)) / gt.gaussian_w1_1d(0.0, 1.0, 1.5, 0.5) - 1 == \
+        pytest.approx(0.084, abs=0.002)
