@@ -160,7 +160,7 @@ def convergence_tables(d: dict[str, Any]) -> tuple[str, str]:
     crow = []
     for m, c in d["configs"].items():
         extra = {"wgan_clip": f"clip c = {c['clip_value']}", "wgan_gp": f"λ = {c['gp_weight']:g}",
-                 "sngan": "spectral norm (1 power step)", "standard": "–"}[m]
+                 "sngan": "spectral norm (1 power-iteration step per critic forward pass, 2 per critic step)", "standard": "–"}[m]
         crow.append([METHOD_LABEL[m], c["loss"], extra, c["optimizer"] + (f" β = {tuple(c['betas'])}"
                      if c["optimizer"] == "adam" else ""),
                      f"{c['lr_d']:g} / {c['lr_g']:g}", str(c["n_critic"]), str(c["batch_size"]),
