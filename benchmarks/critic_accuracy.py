@@ -50,6 +50,7 @@ PAIRS = ("translation_2d", "gaussians_1d", "parallel_lines")
 FULL = dict(steps=3000, eval_every=300, eval_samples=500, final_samples=2000, population_samples=100_000)
 QUICK = dict(steps=30, eval_every=15, eval_samples=128, final_samples=256, population_samples=2_000)
 GP_TARGET = 0.05
+GAUSSIANS = ((0.0, 1.0), (1.0, 0.5))  #: (mean, sd) of the real and the fake 1D Gaussian
 
 
 def make_pair(name: str):
@@ -61,16 +62,17 @@ def make_pair(name: str):
         return (gt.ring8(), gt.Translated(gt.ring8(), shift), 0.5, 2,
                 "8-Gaussian ring vs the ring shifted by (0.3, 0.4)")
     if name == "gaussians_1d":
-        return (gt.GaussianMixture1D([0.0], [1.0]), gt.GaussianMixture1D([1.0], [0.5]),
-                gt.gaussian_w1_1d(0.0, 1.0, 1.0, 0.5), 1, "N(0, 1) vs N(1, 0.5^2)")
+        (m0, s0), (m1, s1) = GAUSSIANS
+        return (gt.GaussianMixture1D([m0], [s0]), gt.GaussianMixture1D([m1], [s1]),
+                gt.gaussian_w1_1d(m0, s0, m1, s1), 1, f"N({m0:g}, {s0:g}^2) vs N({m1:g}, {s1:g}^2)")
     if name == "parallel_lines":
         return (gt.ParallelLines(0.0), gt.ParallelLines(0.5), 0.5, 2,
                 "parallel lines, theta = 0 vs theta = 0.5")
     raise ValueError(f"unknown pair {name!r}; choose one of {PAIRS}")
 
 
-def penalised_optimum_1d(lam: float, mu: tuple[float, float] = (0.0, 1.0), sd: tuple[float, float] = (1.0, 0.5),
-                         n_eps: int = 1000) -> float:
+def penalised_optimum_1d(lam: float, mu: tuple[float, float] = (GAUSSIANS[0][0], GAUSSIANS[1][0]),
+                         sd: tuple[float, float] = (GAUSSIANS[0][1], GAUSSIANS[1][1]), n_eps: int = 1000) -> float:
     """The estimate of the best two-sided gradient-penalty critic between N(mu0, sd0^2) (real) and
     N(mu1, sd1^2) (fake): W1 + (1 / (2 lambda)) * integral of D(x)^2 / rho(x), with D the difference
     of the distribution functions and rho the density of the interpolates (lesson 6, section 3)."""
