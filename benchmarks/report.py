@@ -19,8 +19,7 @@ from .common import RESULTS, read_json
 METHOD_LABEL = {"standard": "standard GAN", "wgan_clip": "WGAN-clip", "wgan_gp": "WGAN-GP", "sngan": "SNGAN"}
 METHOD_COLOR = {"standard": "tab:gray", "wgan_clip": "tab:orange", "wgan_gp": "tab:blue", "sngan": "tab:green"}
 DATA_LABEL = {"grid25": "25-Gaussian grid", "ring8": "8-Gaussian ring"}
-CONSTRAINT_LABEL = {"none": "none", "clip": "weight clipping", "gp": "gradient penalty", "gp30": "gradient penalty, λ = 30",
-                    "sn": "spectral norm"}
+CONSTRAINT_LABEL = {"none": "none", "clip": "weight clipping", "gp": "gradient penalty", "sn": "spectral norm"}
 PAIR_LABEL = {"translation_2d": "2D translation", "gaussians_1d": "two 1D Gaussians", "parallel_lines": "parallel lines"}
 MISSING = "_Not measured yet: run `make bench` (or `python -m benchmarks.run --only {name}`)._\n"
 
@@ -181,6 +180,14 @@ def _oneline(r: str) -> str:
 
 
 # ---------------------------------------------------------------- critic accuracy
+def _critic_label(d: dict[str, Any], c: str) -> str:
+    """A critic's label in the critic-accuracy results; gradient-penalty critics name the lambda they ran with."""
+    lam = next((r["config"]["gp_weight"] for r in d.get("runs", []) if r["constraint"] == c), None)
+    if c.startswith("gp") and lam is not None:
+        return f"gradient penalty, λ = {lam:g}"
+    return CONSTRAINT_LABEL.get(c, c)
+
+
 def critic_figure(d: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -198,7 +205,7 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
                 lo.append(s["median"] - s["min"])
                 hi.append(s["max"] - s["median"])
             xs = np.arange(len(pairs)) + (i - (len(critics) - 1) / 2) * width
-            axis.bar(xs, med, width, yerr=[lo, hi], color=colors[c], capsize=3, label=CONSTRAINT_LABEL[c])
+            axis.bar(xs, med, width, yerr=[lo, hi], color=colors[c], capsize=3, label=_critic_label(d, c))
             for xx, v, h in zip(xs, med, hi):
                 axis.text(xx, v + h, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
         axis.set_xticks(np.arange(len(pairs)), [PAIR_LABEL[p].replace(" ", "\n", 1) for p in pairs], fontsize=9)
@@ -209,7 +216,7 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
     top = max(1.25, max(d["summary"][f"{p}/{c}"]["ratio_exact"]["max"] or 0 for p in pairs for c in estimators) * 1.12)
     ax.set_ylim(min(0.0, min(d["summary"][f"{p}/{c}"]["ratio_exact"]["min"] or 0 for p in pairs for c in estimators)), top)
     ax.set_ylabel("critic estimate / exact W1")
-    ax.set_title("Gradient penalty (λ = 10 unless noted) and spectral norm\n(1 = exact W1)", fontsize=10)
+    ax.set_title("Gradient penalty and spectral norm\n(1 = exact W1)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     bars(axk, ("clip",), 0.5)
     axk.set_ylabel("learned scale K = estimate / exact W1")
@@ -221,7 +228,7 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
         cv = r["curve"]
         ratio = np.array(cv["critic_w1"]) / np.array(cv["exact_w1"])
         ax2.plot(cv["step"], ratio, styles[r["pair"]], color=colors[r["constraint"]], marker="o", ms=2.5,
-                 label=f"{CONSTRAINT_LABEL[r['constraint']]}, {PAIR_LABEL[r['pair']]}")
+                 label=f"{_critic_label(d, r['constraint'])}, {PAIR_LABEL[r['pair']]}")
     ax2.axhline(1.0, color="k", lw=1)
     ax2.axhspan(0.95, 1.05, color="k", alpha=0.1, lw=0)
     ax2.set_xlabel("critic steps")
@@ -239,7 +246,7 @@ def critic_table(d: dict[str, Any]) -> str:
     rows = []
     for key, s in d["summary"].items():
         c = s["constraint"]
-        rows.append([PAIR_LABEL[s["pair"]], _f(s["exact"], "{:.4f}"), CONSTRAINT_LABEL[c],
+        rows.append([PAIR_LABEL[s["pair"]], _f(s["exact"], "{:.4f}"), _critic_label(d, c),
                      _ms(s["estimate"], "{:.4g}"), _ms(s.get("estimate_same_samples"), "{:.4g}"),
                      _ms(s["pot_same_samples"], "{:.4f}"),
                      _ms(s["ratio_exact"], "{:.3g}"), _ms(s["ratio_pot"], "{:.3g}"),
@@ -265,8 +272,8 @@ def critic_table(d: dict[str, Any]) -> str:
     if opt and "gaussians_1d" in d["pairs"]:
         w1 = d["pairs"]["gaussians_1d"]["exact"]
         t += (" For the two 1D Gaussians the best *penalised* critic is known (lesson 6): its estimate is "
-              + ", ".join(f"{opt[c]:.4f} ({100 * (opt[c] / w1 - 1):+.1f}%) for {CONSTRAINT_LABEL[c]}" for c in opt if c in CONSTRAINT_LABEL)
-              + ", so no amount of training brings the λ = 10 critic closer than that.")
+              + ", ".join(f"{opt[c]:.4f} ({100 * (opt[c] / w1 - 1):+.1f}%) with {_critic_label(d, c)}" for c in opt)
+              + ", so no amount of training brings a critic with that λ closer to W1.")
     return t + "\n"
 
 
@@ -414,9 +421,10 @@ def targets_table(res: dict[str, dict[str, Any] | None]) -> str:
                          "met" if ok else "missed"])
     ca = res.get("critic_accuracy")
     if ca:
-        for c, label in (("gp", "λ = 10, the paper's"), ("gp30", "λ = 30")):
+        for c in ("gp", "gp30"):
             if f"{next(iter(ca['pairs']))}/{c}" not in ca["summary"]:
                 continue
+            label = _critic_label(ca, c).replace("gradient penalty, ", "")
             errs = [ca["summary"][f"{p}/{c}"]["rel_error_exact"]["median"] for p in ca["pairs"]]
             worst = max(abs(e) for e in errs if e is not None)
             rows.append([f"WGAN-GP critic ({label}) within 5% of the exact W1 (each pair, median over seeds)",

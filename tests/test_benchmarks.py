@@ -101,9 +101,9 @@ def test_course_full_mode_executes_a_notebook_and_reports_failures(tmp_path):
 
 def test_penalised_optimum_1d_is_w1_plus_a_bias_of_order_one_over_lambda():
     import gan_tutor as gt
-    from benchmarks.critic_accuracy import penalised_optimum_1d
+    from benchmarks.critic_accuracy import make_pair, penalised_optimum_1d
 
-    w1 = gt.gaussian_w1_1d(0.0, 1.0, 1.0, 0.5)
+    w1 = make_pair("gaussians_1d")[2]                                         # the benchmark's 1D pair
     assert penalised_optimum_1d(1e12) == pytest.approx(w1, abs=1e-6)        # no penalty slack: W1 itself
     bias10, bias30 = penalised_optimum_1d(10.0) - w1, penalised_optimum_1d(30.0) - w1
     assert bias10 > 0.05 * w1 and bias30 < 0.05 * w1                        # the 5% target needs lambda > 10

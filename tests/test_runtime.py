@@ -74,19 +74,18 @@ def test_quick_mode_rejects_garbage(monkeypatch):
         gt.quick_mode()
 
 
-def _denormal_survives() -> bool:
-    return (torch.tensor([1e-30]) * 1e-10).item() != 0.0  # 1e-40 is denormal in float32
-
-
 def test_flush_denormals_flushes_inside_and_restores_outside():
-    assert _denormal_survives()  # torch's default
+    from gan_tutor.runtime import denormals_flushed
+
+    assert (torch.tensor([1e-30]) * 1e-10).item() != 0.0  # torch's default keeps 1e-40 (denormal)
+    assert not denormals_flushed()
     with gt.flush_denormals():
-        assert not _denormal_survives()
-    assert _denormal_survives()
+        assert denormals_flushed()
+    assert not denormals_flushed()
     torch.set_flush_denormal(True)
     try:
         with gt.flush_denormals():
             pass
-        assert not _denormal_survives()  # a caller's own setting is kept
+        assert denormals_flushed()  # a caller's own setting is kept
     finally:
         torch.set_flush_denormal(False)
