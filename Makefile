@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 BOOK_ENV := env -u MPLBACKEND TQDM_DISABLE=1 PYTHONHASHSEED=0
 TEST_ENV := GAN_TUTOR_QUICK=1 MPLBACKEND=Agg TQDM_DISABLE=1 PYTHONHASHSEED=0
 
-.PHONY: book test bench browser-check clean distclean venv
+.PHONY: book test bench gpu-check browser-check clean distclean venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,13 @@ test: $(STAMP)
 ## make bench: speed and quality measurements, written as JSON to benchmarks/results/.
 bench: $(STAMP)
 	MPLBACKEND=Agg TQDM_DISABLE=1 $(BIN)/python -m benchmarks.run
+
+## make gpu-check: every lesson in full mode on this machine's device (CUDA when present), then the quick
+## benchmarks; times and failures in benchmarks/results/book_<device>.json. Where .venv is absent it uses
+## $(PYTHON) as it is (e.g. a GPU machine or Colab with its own torch: `make gpu-check PYTHON=python3`).
+GPU_PY = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+gpu-check:
+	env -u MPLBACKEND TQDM_DISABLE=1 PYTHONHASHSEED=0 $(GPU_PY) -m benchmarks.gpu_check
 
 ## make browser-check: after `make book`, screenshots of the rendered lessons in headless Chromium.
 browser-check: $(STAMP)

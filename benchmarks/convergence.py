@@ -120,7 +120,7 @@ def run_one(dataset: str, method: str, seed: int, budget_s: float, evals: int, t
         high_quality=list(hist.high_quality),
         exact_w1=list(hist.exact_w1),
         seconds_per_step=hist.seconds_per_step(),
-        train_s=hist.time[-1] - sum(hist._eval_costs),
+        train_s=hist.training_seconds(),
         target_step=hist.eval_step[reached[0]] if reached else None,
         target_seconds=hist.eval_time[reached[0]] if reached else None,
         final_modes=hist.modes[-1],

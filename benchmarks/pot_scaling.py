@@ -18,7 +18,6 @@ import math
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from .common import finish_machine, log, machine_info
@@ -73,16 +72,6 @@ class PeakRSS:
         return None if self.start is None else self.peak - self.start
 
 
-def _available_memory() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 def _samples(n: int, seed: int):
     import torch
 
@@ -103,7 +92,6 @@ def run(quick: bool = False, seeds: int = 1) -> dict[str, Any]:
     b = QUICK if quick else FULL
     t_all = time.perf_counter()
     exact_true = math.hypot(*SHIFT)
-    mem_cap = min(gt.wasserstein.MAX_COST_MATRIX_BYTES * 2, int(0.4 * (_available_memory() or 8 * 1024**3)))
     rows: list[dict[str, Any]] = []
     stopped = None
     last_t = None
@@ -113,9 +101,9 @@ def run(quick: bool = False, seeds: int = 1) -> dict[str, Any]:
         if last_t is not None and last_t * (n / last_n) ** 2.5 > b["time_cap_s"]:
             stopped = f"stopped before n = {n:,}: predicted time over the {b['time_cap_s']:.0f} s cap"
             break
-        need = 16 * n * n  # cost matrix + dense plan, float64
-        if need > mem_cap or 8 * n * n > gt.wasserstein.MAX_COST_MATRIX_BYTES:
-            stopped = f"stopped before n = {n:,}: cost matrix and plan need {need / 1024**3:.1f} GB"
+        need = gt.wasserstein.exact_w1_peak_bytes(n, n, d=2)  # the same estimate exact_w1's guard uses
+        if need > gt.wasserstein.MEMORY_FRACTION * gt.wasserstein._available_memory_bytes():
+            stopped = f"stopped before n = {n:,}: the exact solver would need about {need / 1024**3:.1f} GB"
             break
         x, y = _samples(n, seed=n)
         reps = b["repeats_small"] if n <= 1000 else 1
@@ -158,7 +146,8 @@ def run(quick: bool = False, seeds: int = 1) -> dict[str, Any]:
         "total_s": time.perf_counter() - t_all,
         "setting": {"data": "ring8 vs ring8 shifted by (0.3, 0.4)", "shift": SHIFT, "true_w1": exact_true,
                     "sliced_expected_ratio": 2 / math.pi, "n_projections": b["n_projections"],
-                    "time_cap_s": b["time_cap_s"], "memory_cap_bytes": mem_cap},
+                    "time_cap_s": b["time_cap_s"],
+                    "memory_fraction": gt.wasserstein.MEMORY_FRACTION},
         "stopped": stopped,
         "rows": rows,
         "sliced_only": sliced_only,

@@ -401,6 +401,57 @@ def course_table(d: dict[str, Any]) -> str:
     return t
 
 
+# ---------------------------------------------------------------- engine and book on each device
+def engine_table(d: dict[str, Any]) -> str:
+    """Syncs per generator step, batched seeds, and GPU vs CPU (when measured)."""
+    t = _table(["preset", "evaluation", "device reads per generator step", "by call"],
+               [[s["preset"], f"every {s['eval_every']} steps" if s["eval_every"] else "off",
+                 f"{s['per_step']:.3f}", ", ".join(f"{k} {v}" for k, v in sorted(s["by_call"].items()))]
+                for s in d["syncs"]])
+    t += (f"\nReads counted over {d['syncs'][0]['steps']} generator steps of each preset on `{d['device']}` "
+          f"(target: at most {d['targets']['syncs_per_step']} per step with evaluation off). Batched seeds "
+          f"(`gt.train_seeds`, preset `{d['seeds']['preset']}`, {d['seeds']['steps']} steps, median of "
+          f"{d['seeds']['rounds']} rounds):\n\n")
+    t += _table(["K seeds", "batched, ms per step", "K sequential runs, ms per step", "batched / one seed",
+                 "batched / sequential"],
+                [[str(r["k"]), _ms(r["batched_s"], "{:.1f}", 1000), _ms(r["sequential_s"], "{:.1f}", 1000),
+                  f"{r['batched_over_one_seed']:.2f}x", f"{r['batched_over_sequential']:.2f}x"]
+                 for r in d["seeds"]["rows"]])
+    dev = d.get("devices")
+    if dev:
+        t += f"\nGPU ({dev['gpu']}) against the same machine's CPU with 2 threads, {dev['steps']} steps:\n\n"
+        t += _table(["preset", "GPU, ms per step", "CPU (2 threads), ms per step", "GPU speed-up"],
+                    [[r["preset"], f"{1e3 * r['cuda_s']:.2f}", f"{1e3 * r['cpu2_s']:.2f}", f"{r['speedup']:.1f}x"]
+                     for r in dev["rows"]])
+    else:
+        t += "\nGPU against CPU: not measured (no CUDA device on the machine that ran this benchmark).\n"
+    return t + _quick_note(d) + "\n"
+
+
+def book_table(cpu: dict[str, Any] | None, gpu: dict[str, Any] | None) -> str:
+    """Seconds per lesson in full mode, CPU and GPU columns (``make gpu-check`` on each machine)."""
+    runs = [("CPU", cpu), ("GPU", gpu)]
+    names: list[str] = []
+    for _, r in runs:
+        for row in (r or {}).get("notebooks", []):
+            if row["notebook"] not in names:
+                names.append(row["notebook"])
+    if not names:
+        return "_Not measured yet: run `make gpu-check` on a CPU machine and on a GPU machine._\n"
+
+    def cell(r: dict[str, Any] | None, name: str) -> str:
+        row = next((x for x in (r or {}).get("notebooks", []) if x["notebook"] == name), None)
+        if row is None:
+            return "not measured"
+        return f"{row['seconds']:.0f} s" + ("" if row["ok"] else " (FAILED)")
+
+    rows = [[n] + [cell(r, n) for _, r in runs] for n in sorted(names)]
+    rows.append(["**all lessons**"] + [f"**{r['total_s'] / 60:.1f} min**" if r else "not measured" for _, r in runs])
+    head = [f"{label} ({r['machine'].get('gpu') or r['machine'].get('cpu', '?')}, {r['machine'].get('date', '')[:10]})"
+            if r else f"{label} (not measured)" for label, r in runs]
+    return _table(["lesson (full mode)"] + head, rows)
+
+
 # ---------------------------------------------------------------- targets
 def targets_table(res: dict[str, dict[str, Any] | None]) -> str:
     rows = []
@@ -445,6 +496,34 @@ def targets_table(res: dict[str, dict[str, Any] | None]) -> str:
             cap = cs["targets"]["book_gpu_s" if gpu else "book_cpu_s"]
             rows.append([f"full book under {cap / 60:.0f} min ({'GPU' if gpu else 'CPU'})",
                          f"{cs['book_build']['seconds'] / 60:.1f} min", "met" if cs["book_build"]["seconds"] <= cap else "missed"])
+    en = res.get("engine")
+    if en and not en.get("quick"):
+        worst = max(x["per_step"] for x in en["syncs"] if not x["eval_every"])
+        rows.append([f"at most {en['targets']['syncs_per_step']} device reads per generator step (evaluation off)",
+                     f"{worst:.3f} (worst preset)", "met" if worst <= en["targets"]["syncs_per_step"] else "missed"])
+        k8 = next((r for r in en["seeds"]["rows"] if r["k"] == 8), None)
+        if k8 and en["device"].startswith("cuda"):
+            rows.append(["8 batched seeds ≤ 2x one seed (GPU)", f"{k8['batched_over_one_seed']:.2f}x",
+                         "met" if k8["batched_over_one_seed"] <= 2 else "missed"])
+        elif k8:
+            rows.append(["8 batched seeds ≤ 8 sequential runs (CPU)", f"{k8['batched_over_sequential']:.2f}x",
+                         "met" if k8["batched_over_sequential"] <= 1 else "missed"])
+        if en.get("devices"):
+            worst = min(r["speedup"] for r in en["devices"]["rows"])
+            rows.append(["GPU ≥ 3x the same machine's CPU (2 threads) per generator step",
+                         f"{worst:.1f}x (slowest preset)", "met" if worst >= 3 else "missed"])
+        else:
+            rows.append(["GPU ≥ 3x the same machine's CPU (2 threads) per generator step", "no GPU measured",
+                         "not measured"])
+    for key, label, cap_key in (("book_cpu", "CPU", "cpu_total_s"), ("book_cuda", "GPU", "gpu_total_s")):
+        bk = res.get(key)
+        if not bk:
+            rows.append([f"full course execution on {label}", "not measured (make gpu-check)", "not measured"])
+            continue
+        cap = bk["targets"][cap_key]
+        ok = bk["total_s"] <= cap and not bk["failures"]
+        rows.append([f"full course execution on {label} under {cap / 60:.0f} min, no failure",
+                     f"{bk['total_s'] / 60:.1f} min, {len(bk['failures'])} failed", "met" if ok else "missed"])
     if not rows:
         return MISSING.format(name="...")
     return _table(["target", "measured", "status"], rows)
@@ -457,7 +536,7 @@ def main(out: Path | str = RESULTS) -> list[Path]:
     matplotlib.use("Agg")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = ("convergence", "critic_accuracy", "cost", "pot_scaling", "course")
+    names = ("convergence", "critic_accuracy", "cost", "pot_scaling", "course", "engine", "book_cpu", "book_cuda")
     res = {n: read_json(n, out) for n in names}
     written: list[Path] = []
 
@@ -511,6 +590,8 @@ def main(out: Path | str = RESULTS) -> list[Path]:
         text("pot_scaling.md", MISSING.format(name="pot_scaling"))
     cs = res["course"]
     text("course.md", course_table(cs) if cs else MISSING.format(name="course"))
+    text("engine.md", engine_table(res["engine"]) if res["engine"] else MISSING.format(name="engine"))
+    text("book_devices.md", book_table(res["book_cpu"], res["book_cuda"]))
     return written
 
 

@@ -2,11 +2,14 @@
 
 Import as ``import gan_tutor as gt``. Modules, one concept each: ``runtime`` (device, seeds,
 quick mode), ``data``, ``divergences``, ``wasserstein`` (exact W1 with POT), ``models``,
-``lipschitz`` (clipping, gradient penalty, spectral norm), ``losses``, ``training``
-(one ``train_gan``), ``metrics`` and ``plotting``.
+``lipschitz`` (clipping, gradient penalty, spectral norm), ``losses``, ``config`` (what
+distinguishes one GAN from another, and the presets), ``training`` (one ``train_gan``, and
+``train_seeds`` for several seeds in one run), ``batched`` (K networks as one module),
+``metrics`` and ``plotting``.
 """
 
 from .data import (
+    Flattened,
     GaussianMixture1D,
     Mixture2D,
     MNISTData,
@@ -36,7 +39,8 @@ from .losses import LOSSES, d_loss, g_loss
 from .metrics import ModeReport, critic_vs_exact, critic_w1_estimate, mode_metrics
 from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_batch_norm
 from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything
-from .training import GANConfig, History, TrainingDiverged, train_critic, train_gan
+from .config import GANConfig
+from .training import History, SeedRuns, TrainingDiverged, train_critic, train_gan, train_seeds
 from .wasserstein import (
     exact_w1,
     gaussian_w1_1d,

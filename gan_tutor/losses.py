@@ -29,20 +29,25 @@ def _check(name: str) -> None:
 
 
 def d_loss(name: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """The critic's (discriminator's) loss to minimise, from raw scores on real and fake batches."""
+    """The critic's (discriminator's) loss to minimise, from raw scores on real and fake batches.
+
+    Scores of shape ``(n,)`` give a scalar; ``(K, n)`` (K independent copies, as in
+    :func:`gan_tutor.train_seeds`) give one loss per copy, shape ``(K,)``: means run over the last axis.
+    """
     _check(name)
     if name in ("minimax", "nonsaturating"):
-        return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+        return F.softplus(-real_scores).mean(-1) + F.softplus(fake_scores).mean(-1)
     if name == "wasserstein":
-        return fake_scores.mean() - real_scores.mean()
-    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+        return fake_scores.mean(-1) - real_scores.mean(-1)
+    return F.relu(1 - real_scores).mean(-1) + F.relu(1 + fake_scores).mean(-1)
 
 
 def g_loss(name: str, fake_scores: torch.Tensor) -> torch.Tensor:
-    """The generator's loss to minimise, from raw critic scores on a fake batch."""
+    """The generator's loss to minimise, from raw critic scores on a fake batch (``(n,)`` gives a
+    scalar, ``(K, n)`` one loss per copy)."""
     _check(name)
     if name == "minimax":
-        return -F.softplus(fake_scores).mean()  # = E log(1 - sigmoid(s))
+        return -F.softplus(fake_scores).mean(-1)  # = E log(1 - sigmoid(s))
     if name == "nonsaturating":
-        return F.softplus(-fake_scores).mean()  # = -E log sigmoid(s)
-    return -fake_scores.mean()
+        return F.softplus(-fake_scores).mean(-1)  # = -E log sigmoid(s)
+    return -fake_scores.mean(-1)

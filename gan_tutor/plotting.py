@@ -11,6 +11,8 @@ import torch
 from matplotlib import animation
 from torch import nn
 
+from .lipschitz import _measuring, _to_module
+
 __all__ = [
     "plot_density_1d",
     "plot_samples_2d",
@@ -48,16 +50,16 @@ def plot_density_1d(ax: plt.Axes, x: np.ndarray, p_data: np.ndarray, p_g: np.nda
 def plot_samples_2d(ax: plt.Axes, fake: torch.Tensor, real: torch.Tensor | None = None,
                     critic: nn.Module | None = None, lim: float = 2.0, title: str | None = None,
                     n_grid: int = 100) -> plt.Axes:
-    """Generator samples (orange) over real samples (grey) and the critic's contours."""
+    """Generator samples (orange) over real samples (grey) and the critic's contours.
+
+    The grid goes to the critic's device and dtype; the critic is evaluated in evaluation mode
+    and every submodule's mode is restored. Samples may live on any device."""
     if critic is not None:
-        dev = next(critic.parameters()).device
         g = torch.linspace(-lim, lim, n_grid)
         xx, yy = torch.meshgrid(g, g, indexing="xy")
-        pts = torch.stack([xx.ravel(), yy.ravel()], 1).to(dev)
-        was_training = critic.training
-        critic.eval()
-        zz = critic(pts).reshape(n_grid, n_grid).cpu()
-        critic.train(was_training)
+        pts = _to_module(torch.stack([xx.ravel(), yy.ravel()], 1), critic, "the contour grid")
+        with _measuring(critic):
+            zz = critic(pts).reshape(n_grid, n_grid).cpu()
         cs = ax.contourf(xx, yy, zz, levels=20, cmap="Blues", alpha=0.6)
         plt.colorbar(cs, ax=ax, fraction=0.046, label="critic score")
     if real is not None:

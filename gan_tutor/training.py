@@ -1,11 +1,20 @@
 """One training loop for every GAN in the course.
 
-``train_gan(generator, critic, data, config)`` runs the alternating algorithm: ``n_critic``
-critic steps, then one generator step, ``config.steps`` times. The variant is chosen by the
-config: the loss (minimax, non-saturating, Wasserstein, hinge) and the Lipschitz constraint
-(none, weight clipping, gradient penalty, spectral normalisation). Presets for the four GANs
-of the course: :meth:`GANConfig.standard`, :meth:`GANConfig.wgan_clip`,
-:meth:`GANConfig.wgan_gp`, :meth:`GANConfig.sngan`.
+``train_gan(generator, critic, data, config)`` is Algorithm 1 of the WGAN and WGAN-GP papers:
+``config.steps`` times, ``n_critic`` critic steps, then one generator step. The variant is
+chosen by the config (:class:`~gan_tutor.config.GANConfig`): the loss (minimax,
+non-saturating, Wasserstein, hinge) and the Lipschitz constraint (none, weight clipping,
+gradient penalty, spectral normalisation).
+
+The loop reads top to bottom as the algorithm. Everything around it, the per-step
+statistics, the NaN guard, evaluation, snapshots, the time budget, the learning-rate schedule,
+the weight average and the progress bar, lives in :class:`_Run`. The statistics of each step
+stay on the training device and reach the host every ``config.sync_every`` steps, so that a GPU
+never waits for Python.
+
+``train_seeds`` trains K copies of one configuration, one per seed, as a single batched run
+(:mod:`gan_tutor.batched`), and ``train_critic`` trains a critic alone between two fixed
+distributions.
 """
 
 from __future__ import annotations
@@ -14,29 +23,33 @@ import copy
 import math
 import time
 import warnings
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterator, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import torch
 from torch import nn
+
 with warnings.catch_warnings():
     # tqdm.auto warns in a notebook without ipywidgets (the book's kernel); it falls back to text bars
     warnings.simplefilter("ignore")
     from tqdm.auto import tqdm
 
+from .config import CONSTRAINTS, GANConfig
 from .lipschitz import apply_spectral_norm, clip_weights_, grad_norms, gradient_penalty, interpolates
-from .losses import LOSSES, d_loss, g_loss
+from .losses import d_loss, g_loss
 from .metrics import critic_w1_estimate, mode_metrics
 from .models import has_batch_norm
 from .runtime import flush_denormals, get_device, seed_everything
 from .wasserstein import exact_w1
 
-__all__ = ["GANConfig", "History", "TrainingDiverged", "train_gan", "train_critic", "CONSTRAINTS"]
+__all__ = ["History", "SeedRuns", "TrainingDiverged", "train_gan", "train_seeds", "train_critic"]
 
-CONSTRAINTS = ("none", "clip", "gp", "sn")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-LR_SCHEDULES = ("constant", "linear")
+#: the clock the loop reads (tests replace it with a fake one)
+_clock = time.perf_counter
+
+#: rows of the per-step statistics: critic loss (last critic step, no penalty), generator loss,
+#: critic estimate mean f(real) - mean f(fake) (last critic step), penalty, all real batches finite
+_STATS = ("d_loss", "g_loss", "w_estimate", "penalty", "real_ok")
 
 
 class Sampler(Protocol):
@@ -44,184 +57,15 @@ class Sampler(Protocol):
 
 
 class TrainingDiverged(FloatingPointError):
-    """A loss became NaN or infinite; raised with the step and a hint instead of plotting garbage."""
+    """A loss, the penalty or the data became NaN or infinite.
 
-
-@dataclass
-class GANConfig:
-    """Everything that distinguishes one GAN variant from another.
-
-    Attributes:
-        loss: ``"minimax"``, ``"nonsaturating"``, ``"wasserstein"`` or ``"hinge"``.
-        constraint: ``"none"``, ``"clip"`` (weights clamped to [-clip_value, clip_value] after
-            each critic step), ``"gp"`` (gradient penalty, weight ``gp_weight``) or ``"sn"``
-            (spectral normalisation of every critic layer, applied by ``train_gan``).
-        n_critic: critic steps per generator step.
-        steps: generator steps.
-        time_budget_s: if set, ``train_gan`` also stops once its training time (evaluation and
-            snapshots excluded) reaches this many seconds, and a ``"linear"`` schedule decays
-            with whichever runs out first, steps or time, so the rates reach 0 at the end of
-            the budget ("train for 3 minutes" on any machine). ``None`` (default): steps only.
-        batch_size: samples per batch, real and fake alike.
-        optimizer: ``"adam"``, ``"rmsprop"`` or ``"sgd"``, for both networks.
-        lr_d, lr_g: learning rates of critic and generator.
-        betas: Adam's betas.
-        eval_every: every this many generator steps (and at the end) record the exact W1 to
-            fresh real samples, the critic's estimate on the same samples, the gradient norm
-            at interpolates and, for mixtures, the mode metrics; 0 turns evaluation off.
-        eval_samples: generator samples for the mode metrics (2,500 as in VEEGAN / PacGAN).
-        w1_samples: samples per side for the exact W1 at evaluation.
-        snapshot_every: call the snapshot callback every this many steps (0: never).
-        seed: if set, ``seed_everything(seed)`` before training (seed before building the models
-            too, for fully repeatable runs).
-        device: where to train; ``None`` means ``gt.get_device()``.
-        progress: show a tqdm bar (``TQDM_DISABLE=1`` hides it everywhere).
-        ema: decay of an exponential moving average of the generator's weights (Yazici et al.,
-            2019), updated after every generator step with the warm-up
-            ``min(ema, (1 + step) / (10 + step))``; evaluations and snapshots use the averaged
-            generator, and at the end its weights are copied into ``generator``. 0 (default):
-            no averaging.
-        lr_schedule: ``"constant"`` (default) or ``"linear"``: both learning rates decay
-            linearly from their initial value towards 0 over the ``steps`` generator steps, or
-            over ``time_budget_s`` if that runs out first (the schedule of the WGAN-GP and SNGAN
-            reference code); in ``train_critic`` over its steps.
+    The message names the first bad generator step and gives a hint that fits the configuration;
+    ``history`` holds everything recorded before that step (per-step lists and evaluations).
     """
 
-    loss: str = "wasserstein"
-    constraint: str = "gp"
-    n_critic: int = 5
-    steps: int = 1000
-    time_budget_s: float | None = None
-    batch_size: int = 256
-    optimizer: str = "adam"
-    lr_d: float = 1e-4
-    lr_g: float = 1e-4
-    betas: tuple[float, float] = (0.5, 0.9)
-    clip_value: float = 0.01
-    gp_weight: float = 10.0
-    one_sided: bool = False
-    eval_every: int = 0
-    eval_samples: int = 2500
-    w1_samples: int = 1000
-    snapshot_every: int = 0
-    seed: int | None = None
-    device: str | None = None
-    progress: bool = True
-    ema: float = 0.0
-    lr_schedule: str = "constant"
-
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.constraint not in CONSTRAINTS:
-            raise ValueError(f"constraint must be one of {CONSTRAINTS}, got {self.constraint!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        for name in ("n_critic", "steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.time_budget_s is not None and not self.time_budget_s > 0:
-            raise ValueError(f"time_budget_s must be > 0 seconds (or None for no limit), got {self.time_budget_s}")
-        if self.lr_d <= 0 or self.lr_g <= 0:
-            raise ValueError("learning rates must be > 0")
-        if self.constraint == "clip" and not self.clip_value > 0:
-            raise ValueError("clip_value must be > 0 with constraint='clip'")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema must lie in [0, 1) (0 turns averaging off), got {self.ema}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-
-    # Presets: the settings each lesson starts from.
-    @classmethod
-    def standard(cls, **kw: Any) -> "GANConfig":
-        """Goodfellow et al.'s GAN with the non-saturating generator loss, Adam(2e-4, (0.5, 0.999))."""
-        return cls(**{**dict(loss="nonsaturating", constraint="none", n_critic=1, lr_d=2e-4, lr_g=2e-4,
-                             betas=(0.5, 0.999)), **kw})
-
-    @classmethod
-    def wgan_clip(cls, **kw: Any) -> "GANConfig":
-        """WGAN (Arjovsky et al., 2017): clip to [-0.01, 0.01], RMSProp(5e-5), 5 critic steps."""
-        return cls(**{**dict(loss="wasserstein", constraint="clip", clip_value=0.01, n_critic=5,
-                             optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5), **kw})
-
-    @classmethod
-    def wgan_gp(cls, **kw: Any) -> "GANConfig":
-        """WGAN-GP (Gulrajani et al., 2017): Wasserstein loss plus a two-sided gradient penalty, Adam.
-
-        Tuned for the course's 2D toy sets on a CPU budget (``make bench``, 25-Gaussian grid,
-        150 s on one core, seed 0; modes / high-quality share at the end):
-
-        * the paper's lambda = 10, 5 critic steps, batch 256, Adam(1e-4, (0.5, 0.9)): 0-13 modes;
-        * lambda = 10 with the tuned optimiser below, n_critic 2, batch 64: 8 modes, 4%;
-        * lambda = 1, n_critic 5, batch 256: 25 modes, 27-44%;
-        * lambda = 1, n_critic 2, batch 256: 25 modes, 75%; batch 128: 84%; batch 64: 90-92%;
-        * from there (180 s): no weight averaging 90%, ``ema=0.999`` 85%, a generator of width
-          512 83%, latent dimension 8 60%.
-
-        A deeper generator helps most after that (12,000 steps, one thread, seed 0; generator
-        of 3 hidden layers of 256 as above): 4 layers 95.3% (also with ``ema=0.999``), 5 layers
-        94.2%, the rates doubled to 2e-3 86.4% against 90.5%. ``make bench`` trains the
-        grid with ``gt.MLPGenerator(depth=4)`` for every method (results page of the book). There
-        the preset ends at 96.6%, 94.6% and 94.6% (seeds 0-2, 180 s, 2 threads, about 25,000
-        steps); for seeds 1 and 2, ``lr_g=5e-4`` gave 96.1% and 93.4%, ``ema=0.999`` 93.3% and
-        96.3%: changes within the seed-to-seed spread, so the preset is unchanged.
-
-        So the preset uses ``gp_weight=1`` (the authors' own toy code uses 0.1; lambda only has to
-        be large enough to keep the gradient norm near 1), ``n_critic=2`` and ``batch_size=64``
-        (more, cheaper generator steps in the same time), Adam(1e-3, betas (0, 0.9)) for both
-        networks, both rates decaying linearly to 0 over ``steps`` (as in the WGAN-GP reference
-        code) and an average of the generator's weights (``ema=0.99``). A smaller lambda lets
-        the critic's slope exceed 1, so ``mean f(real) - mean f(fake)`` over-estimates W1: to
-        *estimate* W1 with a critic, use :meth:`wgan_gp_critic`. The paper's settings: ``gp_weight=10.0, n_critic=5,
-        batch_size=64, lr_d=1e-4, lr_g=1e-4, betas=(0.5, 0.9), lr_schedule="constant", ema=0.0``.
-        """
-        return cls(**{**dict(loss="wasserstein", constraint="gp", gp_weight=1.0, n_critic=2, batch_size=64,
-                             optimizer="adam", lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9),
-                             lr_schedule="linear", ema=0.99), **kw})
-
-    @classmethod
-    def wgan_gp_critic(cls, **kw: Any) -> "GANConfig":
-        """A gradient-penalty critic for *measuring* W1 with :func:`train_critic`.
-
-        :meth:`wgan_gp` with the paper's lambda = 10 (the training preset's lambda = 1 lets the
-        critic's slope exceed 1 and over-estimate W1) and a batch of 256 (less noise in the
-        estimate). Between fixed distributions it lands a few per cent *above* the exact W1:
-        the penalty is soft, and the best penalised critic over-estimates W1 by a bias of order
-        1/lambda (lesson 6 derives it in 1D). ``make bench`` (critic accuracy, 3,000 steps,
-        3 seeds): +6.8%, +6.5% and +2.5% on its three pairs; with ``gp_weight=30`` +2.5%, +2.3%
-        and +0.8%. A larger lambda also trains more slowly: at lambda = 100, 1,000 steps left the
-        1D critic pointing the wrong way. The preset keeps the paper's value, which the lessons use.
-        """
-        return cls.wgan_gp(**{**dict(gp_weight=10.0, batch_size=256), **kw})
-
-    @classmethod
-    def sngan(cls, **kw: Any) -> "GANConfig":
-        """SNGAN (Miyato et al., 2018): hinge loss, spectral norm on every critic layer, Adam.
-
-        Tuned like :meth:`wgan_gp` (25-Gaussian grid, 150 s on one core, seed 0): the paper's
-        n_critic = 5 with batch 256 reaches 21-25 modes but only 23-24% high-quality samples;
-        n_critic = 2 reaches 25 modes and 68% (batch 256 or 128) or 69% (batch 64); n_critic = 1
-        collapses (0-25 modes, at most 39%); from n_critic 2 and batch 64, a critic of depth 2
-        reaches 65% and batch 32 12% (180 s). With a generator of 4 hidden layers (12,000 steps,
-        one thread, seed 0; measured with one critic forward pass, so one power-iteration step, per
-        critic step, where ``train_gan`` now makes two): 88.8% (3 layers: 85.4%); from there ``lr_g=5e-4`` 90.1%, ``ema=0.999``
-        89.1%, batch 128 83.3%, ``lr_d=3e-3`` 84.0%, the Wasserstein loss 81.1%, n_critic 1 with
-        ``lr_d=2e-3`` 40.8%, and the non-saturating loss of the SNGAN paper's main experiments
-        93.7%. Over the full 180 s of ``make bench`` (about 27,000 steps, two power-iteration steps
-        per critic step) the non-saturating loss did not hold that lead: seed 0 ended at 91.4%,
-        seed 1 peaked at 92.6% and ended at 79.6%, against a median 84.7% for hinge. So the
-        preset keeps the hinge loss, the loss lesson 7 teaches. The preset uses ``n_critic=2`` (the SNGAN paper also
-        reports n_dis = 1 settings), ``batch_size=64``, Adam(1e-3, betas (0, 0.9)) for both
-        networks decaying linearly to 0 over ``steps`` (as in the SNGAN reference code), and an
-        average of the generator's weights (``ema=0.99``). The paper's setting: ``n_critic=5,
-        batch_size=64, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.9), lr_schedule="constant", ema=0.0``.
-        """
-        return cls(**{**dict(loss="hinge", constraint="sn", n_critic=2, batch_size=64, optimizer="adam",
-                             lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9), lr_schedule="linear", ema=0.99), **kw})
-
-    def replace(self, **kw: Any) -> "GANConfig":
-        """A copy with some fields changed."""
-        return replace(self, **kw)
+    def __init__(self, message: str, history: "History | None" = None) -> None:
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -234,7 +78,8 @@ class History:
     since the start). Per evaluation: ``eval_step``, ``eval_time``, ``exact_w1`` (POT, fresh
     real samples vs generator samples), ``critic_w1`` (the critic's estimate on the same samples),
     ``grad_norm`` (median critic gradient norm at interpolates), ``modes`` and ``high_quality``
-    (mixtures only).
+    (mixtures only). Where it ran: ``device``, ``threads`` (torch's CPU threads) and ``torch``
+    (version): the same seed gives the same numbers only for the same three.
     """
 
     step: list[int] = field(default_factory=list)
@@ -250,35 +95,34 @@ class History:
     grad_norm: list[float] = field(default_factory=list)
     modes: list[int] = field(default_factory=list)
     high_quality: list[float] = field(default_factory=list)
+    device: str = ""
+    threads: int = 0
+    torch: str = ""
+    _eval_costs: list[float] = field(default_factory=list, repr=False)
+
+    def training_seconds(self) -> float:
+        """Seconds spent training, evaluation and snapshots excluded."""
+        return self.time[-1] - sum(self._eval_costs) if self.time else 0.0
 
     def seconds_per_step(self) -> float:
         """Mean wall-clock seconds per generator step, evaluation time excluded."""
         if not self.time:
             return float("nan")
-        return (self.time[-1] - sum(self._eval_costs)) / len(self.time)
+        return self.training_seconds() / len(self.time)
 
-    _eval_costs: list[float] = field(default_factory=list, repr=False)
-
-    def as_dict(self) -> dict[str, list]:
-        return {k: list(v) for k, v in self.__dict__.items() if not k.startswith("_")}
-
-
-def _optimizer(name: str, params, lr: float, betas) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr)
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+                if not k.startswith("_")}
 
 
-def _finite(value: float, what: str, step: int, cfg: GANConfig) -> float:
-    if not math.isfinite(value):
-        raise TrainingDiverged(
-            f"{what} became {value} at generator step {step}: training diverged. Try smaller "
-            f"learning rates (now lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}), a stronger Lipschitz "
-            "constraint, or a smaller gp_weight / clip_value."
-        )
-    return value
+@dataclass
+class SeedRuns:
+    """The result of :func:`train_seeds`: per seed, the trained generator, critic and history."""
+
+    seeds: list[int]
+    generators: list[nn.Module]
+    critics: list[nn.Module]
+    histories: list[History]
 
 
 @flush_denormals()
@@ -291,6 +135,9 @@ def train_gan(
 ) -> History:
     """Train ``generator`` against ``critic`` on samples from ``data`` and return the history.
 
+    Both models are moved to the training device (``config.device``, else ``gt.get_device()``)
+    and left there, in training mode; batches are drawn on that device.
+
     Args:
         generator: a module with ``latent_dim`` mapping ``(n, latent_dim)`` noise to samples.
         critic: a module mapping a batch to raw scores ``(n,)``. With ``constraint="sn"`` its
@@ -301,139 +148,288 @@ def train_gan(
             ``config.snapshot_every`` steps, for figures and animations.
 
     Raises:
-        TrainingDiverged: a loss became NaN or inf (the message names the step).
-        ValueError: a gradient penalty with a batch-normalised critic.
+        TrainingDiverged: a loss, the penalty or the data became NaN or inf (the message names
+            the step; ``err.history`` holds what was recorded before it).
+        ValueError: shapes that do not fit together (named before training starts), or a
+            gradient penalty with a batch-normalised critic.
     """
     cfg = config
-    if not hasattr(generator, "latent_dim"):
-        raise ValueError("the generator needs a latent_dim attribute (use gan_tutor.models)")
+    device = _device(cfg)
     if cfg.seed is not None:
         seed_everything(cfg.seed)
-    device = torch.device(cfg.device) if cfg.device else get_device()
     generator.to(device).train()
     opt_d = _prepare_critic(critic, cfg, device)
-    opt_g = _optimizer(cfg.optimizer, generator.parameters(), cfg.lr_g, cfg.betas)
-    decay = _LinearDecay(cfg, opt_d, opt_g)
-    centers = getattr(data, "centers", None)
-    hist = History()
-    latent = generator.latent_dim
-    bs = cfg.batch_size
-    start = time.perf_counter()
-    # with cfg.ema, `shown` is the weight average that evaluations and snapshots use
-    shown = _ema_copy(generator) if cfg.ema else generator
+    g_weights = list(generator.parameters())
+    opt_g = _optimizer(cfg.optimizer, g_weights, cfg.lr_g, cfg.betas, device)
+    copies = getattr(critic, "copies", 1)
+    _check_shapes(generator, critic, data, copies, device)
+    run = _Run(generator, critic, data, cfg, device, [opt_d, opt_g], snapshot)
+    z_dim, n = generator.latent_dim, copies * cfg.batch_size
 
-    if snapshot is not None:
-        snapshot(0, shown, critic)
-    budget = cfg.time_budget_s
-
-    bar = tqdm(range(1, cfg.steps + 1), disable=not cfg.progress, desc=f"{cfg.loss}/{cfg.constraint}")
-    for step in bar:
+    for step in run.steps():
+        # n_critic critic steps against the current generator ...
         for _ in range(cfg.n_critic):
-            real = data.sample(bs, device=device)
+            real = data.sample(n, device=device)
             with torch.no_grad():
-                fake = generator(torch.randn(bs, latent, device=device))
-            loss, pen, est = _critic_step(critic, opt_d, real, fake, cfg)
-        fake = generator(torch.randn(bs, latent, device=device))
-        with _frozen(critic):  # the generator step needs no gradient for the critic's weights
-            gl = g_loss(cfg.loss, critic(fake))
-            opt_g.zero_grad(set_to_none=True)
-            gl.backward()
+                fake = generator(torch.randn(n, z_dim, device=device))
+            critic_stats = run.critic_step(real, fake)
+        # ... then one generator step against the critic as it is now; only the generator's
+        # weights receive gradients (the critic is the envelope's fixed argmax)
+        fake = generator(torch.randn(n, z_dim, device=device))
+        loss_g = g_loss(cfg.loss, critic(fake).view(copies, -1))  # one loss per copy
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.sum().backward(inputs=g_weights)
         opt_g.step()
-        if cfg.ema:
-            _ema_update(shown, generator, min(cfg.ema, (1 + step) / (10 + step)))
-        trained = time.perf_counter() - start - sum(hist._eval_costs)
-        out_of_time = budget is not None and trained >= budget
-        decay(max(step / cfg.steps, trained / budget if budget else 0.0))
-
-        hist.step.append(step)
-        hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
-        hist.g_loss.append(_finite(float(gl.detach()), "the generator loss", step, cfg))
-        hist.w_estimate.append(est)
-        hist.penalty.append(_finite(pen, "the gradient penalty", step, cfg))
-
-        if cfg.eval_every and (step % cfg.eval_every == 0 or step == cfg.steps or out_of_time):
-            t0 = time.perf_counter()
-            _evaluate(shown, critic, data, cfg, hist, step, device, centers, t0 - start)
-            hist._eval_costs.append(time.perf_counter() - t0)
-            if hist.modes:
-                bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}", modes=hist.modes[-1])
-            else:
-                bar.set_postfix(W1=f"{hist.exact_w1[-1]:.3f}")
-        if snapshot is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0:
-            t0 = time.perf_counter()
-            snapshot(step, shown, critic)
-            hist._eval_costs.append(time.perf_counter() - t0)
-        hist.time.append(time.perf_counter() - start)
-        if out_of_time:
+        if run.after_step(step, critic_stats, loss_g):
             break
-    bar.close()
-    if cfg.ema:
-        generator.load_state_dict(shown.state_dict())
-    return hist
+    return run.finish()
 
 
-class _LinearDecay:
-    """With ``lr_schedule="linear"``, ``decay(progress)`` sets every rate to ``initial * (1 - progress)``
-    (progress: the share of the budget used, steps or time); with ``"constant"`` it does nothing."""
+class _Run:
+    """The plumbing around :func:`train_gan`'s loop, in the order it happens.
 
-    def __init__(self, cfg: GANConfig, *opts: torch.optim.Optimizer) -> None:
-        self.groups = [(g, g["lr"]) for o in opts for g in o.param_groups] if cfg.lr_schedule == "linear" else []
+    ``critic_step`` updates the critic once. ``after_step`` updates the weight average and the
+    learning rates, stores the step's statistics on the device, and every ``sync_every`` steps
+    (and before an evaluation, a snapshot or the end) copies them to the host in one transfer
+    and checks them; it evaluates, calls the snapshot callback, and says when the time budget
+    is spent. ``finish`` returns the history (one per copy for batched runs).
+    """
 
-    def __call__(self, progress: float) -> None:
-        for group, initial in self.groups:
-            group["lr"] = initial * max(0.0, 1.0 - progress)
+    def __init__(self, generator: nn.Module, critic: nn.Module, data: Sampler, cfg: GANConfig,
+                 device: torch.device, optimizers: list[torch.optim.Optimizer],
+                 snapshot: Callable | None) -> None:
+        self.generator, self.critic, self.data, self.cfg, self.device = generator, critic, data, cfg, device
+        self.opt_d = optimizers[0]
+        self.copies = getattr(critic, "copies", 1)
+        self.two_passes = cfg.constraint == "sn" or has_batch_norm(critic)
+        self.clip_params = list(critic.parameters()) if cfg.constraint == "clip" else []
+        self.progress = 0.0  # share of the budget used (steps or time), read by the lr schedule
+        self.schedules = [_linear_schedule(o, self) for o in optimizers] if cfg.lr_schedule == "linear" else []
+        self.average = _Average(generator, cfg.ema) if cfg.ema else None
+        self.shown = self.average.module if self.average else generator
+        self.histories = [_new_history(device) for _ in range(self.copies)]
+        self.buffer = torch.empty(cfg.sync_every, len(_STATS), self.copies, device=device)
+        self.pending: list[tuple[int, float]] = []  # (step, time) of the rows in the buffer
+        self.real_ok = torch.ones(self.copies, device=device)
+        self.eval_costs = 0.0
+        self.snapshot = snapshot
+        self.start = _clock()
+        if snapshot is not None:
+            self._snapshot(0)
+        self.bar = tqdm(range(1, cfg.steps + 1), disable=not cfg.progress, desc=f"{cfg.loss}/{cfg.constraint}")
 
+    def steps(self) -> Iterator[int]:
+        yield from self.bar
 
-def _ema_copy(generator: nn.Module) -> nn.Module:
-    avg = copy.deepcopy(generator)
-    for p in avg.parameters():
-        p.requires_grad_(False)
-    return avg
+    def critic_step(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """One critic update; returns the statistics (loss, estimate, penalty, real ok) per copy."""
+        stats = _critic_step(self.critic, self.opt_d, real, fake, self.cfg, self.copies, self.two_passes,
+                             self.clip_params)
+        torch.minimum(self.real_ok, stats[3], out=self.real_ok)  # every real batch of the step is checked
+        return stats
 
+    def after_step(self, step: int, critic_stats: torch.Tensor, loss_g: torch.Tensor) -> bool:
+        cfg = self.cfg
+        if self.average:
+            self.average.update(self.generator, step)
+        trained = _clock() - self.start - self.eval_costs
+        out_of_time = cfg.time_budget_s is not None and trained >= cfg.time_budget_s
+        self.progress = max(step / cfg.steps, trained / cfg.time_budget_s if cfg.time_budget_s else 0.0)
+        for schedule in self.schedules:
+            schedule.step()
+        row = len(self.pending)
+        self.buffer[row, 0] = critic_stats[0]
+        self.buffer[row, 1] = loss_g.detach()
+        self.buffer[row, 2:4] = critic_stats[1:3]
+        self.buffer[row, 4] = self.real_ok
+        self.real_ok.fill_(1.0)
+        self.pending.append((step, _clock() - self.start))
+        last = step == cfg.steps or out_of_time
+        evaluate = cfg.eval_every and (step % cfg.eval_every == 0 or last)
+        snap = self.snapshot is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0
+        if len(self.pending) == cfg.sync_every or evaluate or snap or last:
+            self._sync()
+        if evaluate:
+            self._timed(self._evaluate, step)
+        if snap:
+            self._timed(self._snapshot, step)
+        if evaluate or snap:  # the step ends after its evaluation (synchronised above, so it is the last)
+            self.histories[0].time[-1] = _clock() - self.start
+        return out_of_time
 
-@torch.no_grad()
-def _ema_update(avg: nn.Module, generator: nn.Module, decay: float) -> None:
-    for pa, p in zip(avg.parameters(), generator.parameters()):
-        pa.lerp_(p, 1.0 - decay)
-    for ba, b in zip(avg.buffers(), generator.buffers()):
-        ba.copy_(b)
+    def finish(self) -> History | list[History]:
+        self._sync()
+        self.bar.close()
+        if self.average:
+            self.generator.load_state_dict(self.average.module.state_dict())
+        for h in self.histories:
+            h._eval_costs = list(self.histories[0]._eval_costs)
+            h.time = list(self.histories[0].time)
+        return self.histories[0] if self.copies == 1 and not hasattr(self.critic, "copies") else self.histories
+
+    # --- helpers -------------------------------------------------------------------------
+    def _sync(self) -> None:
+        """Copy the buffered statistics to the host (one transfer), check them, append them."""
+        if not self.pending:
+            return
+        values = self.buffer[: len(self.pending)].tolist()  # [row][stat][copy], the one device read
+        pending, self.pending = self.pending, []
+        for (step, seconds), row in zip(pending, values):
+            if not all(math.isfinite(v) for stat in row for v in stat) or min(row[4]) < 1:
+                self.bar.close()
+                raise TrainingDiverged(_divergence_message(row, step, self.cfg),
+                                       self.histories[0] if self.copies == 1 else None)
+            for k, h in enumerate(self.histories):
+                h.step.append(step)
+                h.d_loss.append(row[0][k])
+                h.g_loss.append(row[1][k])
+                h.w_estimate.append(row[2][k])
+                h.penalty.append(row[3][k])
+            self.histories[0].time.append(seconds)
+
+    def _timed(self, fn: Callable[[int], None], step: int) -> None:
+        t0 = _clock()
+        fn(step)
+        cost = _clock() - t0
+        self.eval_costs += cost
+        self.histories[0]._eval_costs.append(cost)
+
+    def _models_per_copy(self) -> list[tuple[nn.Module, nn.Module]]:
+        if self.copies == 1 and not hasattr(self.critic, "copies"):
+            return [(self.shown, self.critic)]
+        from .batched import unstack
+
+        return list(zip(unstack(self.shown), unstack(self.critic)))
+
+    def _evaluate(self, step: int) -> None:
+        elapsed = _clock() - self.start - self.eval_costs
+        for (gen, crit), h in zip(self._models_per_copy(), self.histories):
+            _evaluate(gen, crit, self.data, self.cfg, h, step, self.device, elapsed)
+        h = self.histories[0]
+        postfix = {"W1": f"{h.exact_w1[-1]:.3f}"}
+        if h.modes:
+            postfix["modes"] = h.modes[-1]
+        self.bar.set_postfix(**postfix)
+
+    def _snapshot(self, step: int) -> None:
+        if self.copies == 1 and not hasattr(self.critic, "copies"):
+            self.snapshot(step, self.shown, self.critic)
+        else:
+            gens, crits = zip(*self._models_per_copy())
+            self.snapshot(step, list(gens), list(crits))
 
 
 def _critic_step(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-                 cfg: GANConfig) -> tuple[float, float, float]:
-    """One critic update; returns (loss without penalty, penalty, mean f(real) - mean f(fake))."""
+                 cfg: GANConfig, copies: int = 1, two_passes: bool = False,
+                 clip_params: Sequence[torch.Tensor] = ()) -> torch.Tensor:
+    """One critic update. Returns a ``(4, copies)`` tensor on the device: loss without the
+    penalty, ``mean f(real) - mean f(fake)``, penalty, and 1.0 if the real batch was finite."""
     # Two forward passes with batch norm (real and fake batch statistics stay separate) and with
     # spectral norm (each pass is one power-iteration step; lesson 7 measures how the estimate
     # keeps up with two per critic step); otherwise one pass over both batches, which is faster.
-    if cfg.constraint == "sn" or has_batch_norm(critic):
-        r, f = critic(real), critic(fake)
-    else:
-        r, f = critic(torch.cat([real, fake])).split([real.shape[0], fake.shape[0]])
-    loss = d_loss(cfg.loss, r, f)
-    total = loss
-    pen = torch.zeros((), device=real.device)
+    if two_passes:
+        r, f = critic(real).view(copies, -1), critic(fake).view(copies, -1)
+    else:  # each copy's real rows, then its fake rows, so that a batched critic keeps its copies apart
+        both = torch.cat([real.view(copies, -1, *real.shape[1:]), fake.view(copies, -1, *fake.shape[1:])], 1)
+        r, f = critic(both.flatten(0, 1)).view(copies, -1).chunk(2, dim=1)
+    loss = d_loss(cfg.loss, r, f)  # one loss per copy; their sum trains every copy independently
+    total = loss.sum()
+    penalty = torch.zeros(copies, device=loss.device)
     if cfg.constraint == "gp":
-        pen, _ = gradient_penalty(critic, real, fake, one_sided=cfg.one_sided)
-        total = loss + cfg.gp_weight * pen
+        pen, norms = gradient_penalty(critic, real, fake, one_sided=cfg.one_sided)
+        total = total + cfg.gp_weight * (pen * copies)  # the mean over all copies' samples, times K
+        gap = norms.view(copies, -1) - 1
+        penalty = (gap.clamp(min=0) if cfg.one_sided else gap).pow(2).mean(-1)
     opt.zero_grad(set_to_none=True)
     total.backward()
     opt.step()
-    if cfg.constraint == "clip":
-        clip_weights_(critic, cfg.clip_value)
-    return float(loss.detach()), float(pen.detach()), float((r.mean() - f.mean()).detach())
+    if clip_params:
+        _clamp_(clip_params, cfg.clip_value)
+    with torch.no_grad():
+        real_ok = torch.isfinite(real).all().to(loss.dtype).expand(copies)
+        return torch.stack([loss.detach(), (r.mean(-1) - f.mean(-1)).detach(), penalty, real_ok])
 
 
-@contextmanager
-def _frozen(module: nn.Module) -> Iterator[None]:
-    """Turn off ``requires_grad`` of every parameter of ``module`` inside the block, then restore it."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
+def _clamp_(params: Sequence[torch.Tensor], c: float) -> None:
+    """Weight clipping on a list of tensors, with torch's multi-tensor kernels where present."""
+    with torch.no_grad():
+        if hasattr(torch, "_foreach_clamp_min_"):
+            torch._foreach_clamp_min_(list(params), -c)
+            torch._foreach_clamp_max_(list(params), c)
+        else:  # pragma: no cover - torch < 2.0
+            for p in params:
+                p.clamp_(-c, c)
+
+
+def _divergence_message(row: list[list[float]], step: int, cfg: GANConfig) -> str:
+    """The message of TrainingDiverged: what went bad at ``step`` (``row``: the step's statistics
+    in the order of ``_STATS``, one value per copy) and a hint for this configuration."""
+    if min(row[4]) < 1:
+        return (f"the data sampler returned NaN or inf at generator step {step}: the real batches are bad, "
+                "not the training; check the data (e.g. torch.isfinite(data.sample(1000)).all())")
+    names = ("the critic loss", "the generator loss", "the critic's estimate", "the gradient penalty")
+    what = next(name for name, stat in zip(names, row) if not all(math.isfinite(v) for v in stat))
+    hints = {
+        "clip": f"smaller learning rates or a smaller clip_value (now {cfg.clip_value:g})",
+        "gp": f"smaller learning rates, or a gp_weight nearer the paper's 10 (now {cfg.gp_weight:g})",
+        "sn": "smaller learning rates; spectral normalisation bounds the critic, so look at the generator's rate",
+        "none": "smaller learning rates, or a Lipschitz constraint on the critic (constraint='gp' or 'sn')",
+    }
+    return (f"{what} became non-finite at generator step {step}: training diverged. Try "
+            f"{hints[cfg.constraint]} (now lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g}, optimizer={cfg.optimizer!r}).")
+
+
+class _Average:
+    """An exponential moving average of a module's weights, updated with one multi-tensor lerp."""
+
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.module = copy.deepcopy(module)
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.avg = list(self.module.parameters())
+        self.avg_buffers = list(self.module.buffers())
+
+    @torch.no_grad()
+    def update(self, module: nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))  # warm-up: early weights are forgotten fast
+        torch._foreach_lerp_(self.avg, [p.detach() for p in module.parameters()], 1.0 - d)
+        for ba, b in zip(self.avg_buffers, module.buffers()):
+            ba.copy_(b)
+
+
+def _linear_schedule(opt: torch.optim.Optimizer, run: Any) -> torch.optim.lr_scheduler.LambdaLR:
+    """A torch scheduler setting each rate to ``initial * (1 - progress)``, where ``run.progress``
+    is the share of the budget used (steps or time, whichever runs out first)."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: max(0.0, 1.0 - run.progress))
+
+
+def _optimizer(name: str, params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
+    # multi-tensor (foreach) kernels: one launch per step for all weights on a GPU; on the CPU the
+    # same numbers as the per-tensor loop. (Adam's fused kernel is faster still, but its rounding
+    # differs from the per-tensor loop by up to 3e-3 in weights after 300 steps on the CPU, so it
+    # is used on CUDA only, where numbers differ from the CPU's anyway.)
+    if name == "adam":
+        if device.type == "cuda":
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, foreach=True)
+
+
+def _device(cfg: GANConfig) -> torch.device:
+    if cfg.device is None:
+        return get_device()
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"config.device={cfg.device!r} but CUDA is not available on this machine; "
+                         "use device='cpu' or None (gt.get_device() chooses)")
+    return device
+
+
+def _new_history(device: torch.device) -> History:
+    return History(device=str(device), threads=torch.get_num_threads(), torch=torch.__version__)
 
 
 def _prepare_critic(critic: nn.Module, cfg: GANConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -444,10 +440,109 @@ def _prepare_critic(critic: nn.Module, cfg: GANConfig, device: torch.device) -> 
         )
     critic.to(device).train()
     if cfg.constraint == "sn":
-        apply_spectral_norm(critic)
+        if hasattr(critic, "copies"):
+            from .batched import apply_batched_spectral_norm
+
+            apply_batched_spectral_norm(critic)
+        else:
+            apply_spectral_norm(critic)
     if cfg.constraint == "clip":
         clip_weights_(critic, cfg.clip_value)
-    return _optimizer(cfg.optimizer, critic.parameters(), cfg.lr_d, cfg.betas)
+    return _optimizer(cfg.optimizer, critic.parameters(), cfg.lr_d, cfg.betas, device)
+
+
+def _check_shapes(generator: nn.Module, critic: nn.Module, data: Sampler, copies: int,
+                  device: torch.device) -> None:
+    """Run one small batch through data, generator and critic before training, and name the
+    shapes that disagree. Draws from a forked random generator and in eval mode, so that the
+    run's random numbers, batch-norm statistics and power iterations are untouched."""
+    if not hasattr(generator, "latent_dim"):
+        raise ValueError("the generator needs a latent_dim attribute (the size of its noise input); "
+                         "use gan_tutor.models or set generator.latent_dim")
+    n = 2 * copies
+    modes = [(m, m.training) for m in (*generator.modules(), *critic.modules())]
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.no_grad():
+            generator.eval()
+            critic.eval()
+            real = data.sample(n, device=device)
+            fake = generator(torch.randn(n, generator.latent_dim, device=device))
+            if tuple(fake.shape[1:]) != tuple(real.shape[1:]):
+                raise ValueError(f"the generator makes samples of shape {tuple(fake.shape[1:])} but the data "
+                                 f"have shape {tuple(real.shape[1:])}; match the generator's out_dim (or image "
+                                 "size) to the data")
+            try:
+                scores = critic(real)
+            except RuntimeError as err:
+                raise ValueError(f"the critic cannot take data samples of shape {tuple(real.shape[1:])}: "
+                                 f"{str(err).splitlines()[0]}; match its in_dim to the data") from None
+            if tuple(scores.shape) != (n,):
+                raise ValueError(f"the critic must return one score per sample, shape ({n},) for {n} samples, "
+                                 f"got {tuple(scores.shape)}; squeeze its last dimension")
+    finally:
+        for m, flag in modes:
+            m.training = flag
+
+
+def _evaluate(generator: nn.Module, critic: nn.Module, data: Sampler, cfg: GANConfig, hist: History, step: int,
+              device: torch.device, elapsed: float) -> None:
+    generator.eval()
+    critic.eval()
+    real = data.sample(cfg.w1_samples, device=device)
+    with torch.no_grad():
+        fake = generator(torch.randn(cfg.w1_samples, generator.latent_dim, device=device))
+    if not torch.isfinite(fake).all():
+        raise TrainingDiverged(f"the generator produced NaN/inf samples at step {step}; try smaller learning "
+                               f"rates (now lr_d={cfg.lr_d:g}, lr_g={cfg.lr_g:g})", hist)
+    hist.eval_step.append(step)
+    hist.eval_time.append(elapsed)
+    hist.exact_w1.append(exact_w1(real, fake))
+    hist.critic_w1.append(critic_w1_estimate(critic, real, fake))
+    hist.grad_norm.append(float(grad_norms(critic, interpolates(real, fake)).median()))
+    centers = getattr(data, "centers", None)
+    if centers is not None:
+        with torch.no_grad():
+            samples = generator(torch.randn(cfg.eval_samples, generator.latent_dim, device=device))
+        rep = mode_metrics(samples, centers, data.std)
+        hist.modes.append(rep.modes)
+        hist.high_quality.append(rep.high_quality)
+    generator.train()
+    critic.train()
+
+
+def train_seeds(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler, config: GANConfig,
+                seeds: Sequence[int]) -> SeedRuns:
+    """Train one configuration for several seeds at once, as one batched run.
+
+    For each seed ``s``: ``seed_everything(s)`` and ``build()`` make that copy's generator and
+    critic (MLPs; :mod:`gan_tutor.batched` stacks them into one module each). The copies are
+    trained together by :func:`train_gan`'s loop on batches of ``len(seeds) * batch_size``
+    rows, copy k on its own rows; the loss is the sum of the copies' losses, so each copy's
+    gradient and optimiser update are its own. The training stream (batches, noise) is seeded
+    with ``seeds[0]``. With one seed the numbers equal ``train_gan`` on the same models with
+    ``config.replace(seed=s)``; with several, each copy is a run of its own seed's
+    initialisation on its own batches.
+
+    Returns:
+        a :class:`SeedRuns` with, per seed, the trained generator (the weight average if
+        ``config.ema``) and critic as ordinary modules on the training device, and the history.
+    """
+    from .batched import stack, unstack
+
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; give at least one seed, e.g. seeds=[0, 1, 2, 3, 4]")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds repeat: {seeds}; repeated seeds would train identical copies")
+    gens, crits = [], []
+    for s in seeds:
+        seed_everything(s)
+        g, c = build()
+        gens.append(g)
+        crits.append(c)
+    generator, critic = stack(gens), stack(crits)
+    histories = train_gan(generator, critic, data, config.replace(seed=seeds[0]))
+    return SeedRuns(seeds=seeds, generators=unstack(generator), critics=unstack(critic), histories=histories)
 
 
 @flush_denormals()
@@ -458,6 +553,8 @@ def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANCon
     This is the inner maximisation of a GAN run to (near) convergence: with the Wasserstein
     loss and a Lipschitz constraint, ``mean f(real) - mean f(fake)`` approaches ``K * W1``; with
     the minimax loss, the critic approaches the optimal discriminator ``D*`` (as a logit).
+    The critic is moved to the training device and left there; statistics reach the host every
+    ``config.sync_every`` steps.
 
     Args:
         critic: module mapping a batch to raw scores ``(n,)``.
@@ -472,24 +569,52 @@ def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANCon
         evaluation ``critic_w1``, ``exact_w1`` and ``grad_norm``.
     """
     cfg = config
+    steps = cfg.steps if steps is None else steps
+    for name, value, low in (("steps", steps, 1), ("eval_every", eval_every, 0), ("eval_samples", eval_samples, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    device = _device(cfg)
     if cfg.seed is not None:
         seed_everything(cfg.seed)
-    device = torch.device(cfg.device) if cfg.device else get_device()
     opt = _prepare_critic(critic, cfg, device)
-    steps = cfg.steps if steps is None else steps
-    decay = _LinearDecay(cfg, opt)
-    hist = History()
-    start = time.perf_counter()
+    progress = {"share": 0.0}
+    schedule = (torch.optim.lr_scheduler.LambdaLR(opt, lambda _: max(0.0, 1.0 - progress["share"]))
+                if cfg.lr_schedule == "linear" else None)
+    two_passes = cfg.constraint == "sn" or has_batch_norm(critic)
+    clip_params = list(critic.parameters()) if cfg.constraint == "clip" else []
+    hist = _new_history(device)
+    buffer = torch.empty(cfg.sync_every, 4, device=device)
+    pending: list[tuple[int, float]] = []
+    start = _clock()
+
+    def sync() -> None:
+        """One device read for the buffered steps; check them and append them to the history."""
+        values = buffer[: len(pending)].tolist()  # [row][stat]
+        for (step, seconds), (loss, est, pen, real_ok) in zip(pending, values):
+            if not all(math.isfinite(v) for v in (loss, est, pen)) or real_ok < 1:
+                row = [[loss], [loss], [est], [pen], [real_ok]]  # in the order of _STATS
+                raise TrainingDiverged(_divergence_message(row, step, cfg).replace("generator step", "critic step"),
+                                       hist)
+            hist.step.append(step)
+            hist.time.append(seconds)
+            hist.d_loss.append(loss)
+            hist.w_estimate.append(est)
+            hist.penalty.append(pen)
+        pending.clear()
+
     for step in tqdm(range(1, steps + 1), disable=not cfg.progress, desc=f"critic {cfg.loss}/{cfg.constraint}"):
-        loss, pen, est = _critic_step(critic, opt, real.sample(cfg.batch_size, device=device),
-                                      fake.sample(cfg.batch_size, device=device), cfg)
-        decay(step / steps)
-        hist.step.append(step)
-        hist.d_loss.append(_finite(loss, "the critic loss", step, cfg))
-        hist.penalty.append(_finite(pen, "the gradient penalty", step, cfg))
-        hist.w_estimate.append(est)
-        if eval_every and (step % eval_every == 0 or step == steps):
-            t0 = time.perf_counter()
+        stats = _critic_step(critic, opt, real.sample(cfg.batch_size, device=device),
+                             fake.sample(cfg.batch_size, device=device), cfg, 1, two_passes, clip_params)
+        progress["share"] = step / steps
+        if schedule is not None:
+            schedule.step()
+        buffer[len(pending)] = stats[:, 0]
+        pending.append((step, _clock() - start))
+        evaluate = eval_every and (step % eval_every == 0 or step == steps)
+        if len(pending) == cfg.sync_every or evaluate or step == steps:
+            sync()
+        if evaluate:
+            t0 = _clock()
             critic.eval()
             xr = real.sample(eval_samples, device=device)
             xf = fake.sample(eval_samples, device=device)
@@ -499,31 +624,7 @@ def train_critic(critic: nn.Module, real: Sampler, fake: Sampler, config: GANCon
             hist.exact_w1.append(exact_w1(xr, xf))
             hist.grad_norm.append(float(grad_norms(critic, interpolates(xr, xf)).median()))
             critic.train()
-            hist._eval_costs.append(time.perf_counter() - t0)
-        hist.time.append(time.perf_counter() - start)
+            hist._eval_costs.append(_clock() - t0)
+            hist.time[-1] = _clock() - start
     return hist
 
-
-def _evaluate(generator, critic, data, cfg, hist, step, device, centers, elapsed) -> None:
-    generator.eval()
-    critic.eval()
-    real = data.sample(cfg.w1_samples, device=device)
-    with torch.no_grad():
-        fake = generator(torch.randn(cfg.w1_samples, generator.latent_dim, device=device))
-    if not torch.isfinite(fake).all():
-        raise TrainingDiverged(
-            f"the generator produced NaN/inf samples at step {step}; try smaller learning rates"
-        )
-    hist.eval_step.append(step)
-    hist.eval_time.append(elapsed - sum(hist._eval_costs))
-    hist.exact_w1.append(exact_w1(real, fake))
-    hist.critic_w1.append(critic_w1_estimate(critic, real, fake))
-    hist.grad_norm.append(float(grad_norms(critic, interpolates(real, fake)).median()))
-    if centers is not None:
-        with torch.no_grad():
-            samples = generator(torch.randn(cfg.eval_samples, generator.latent_dim, device=device))
-        rep = mode_metrics(samples, centers, data.std)
-        hist.modes.append(rep.modes)
-        hist.high_quality.append(rep.high_quality)
-    generator.train()
-    critic.train()

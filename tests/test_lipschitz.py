@@ -115,3 +115,46 @@ def test_layer_sigmas_reads_without_a_power_step(method):
     assert gt.layerwise_bound(net) == pytest.approx(first[0] * first[1], rel=1e-12)
     net.eval()
     assert gt.layer_sigmas(net) == first and not net.training
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_gradient_measurements_refuse_non_finite_points(bad):
+    f = linear_critic([3.0, 4.0])
+    x = torch.randn(10, 2)
+    x[4, 1] = bad
+    with pytest.raises(ValueError, match="x .*contains NaN or inf"):
+        gt.lipschitz_estimate(f, x)
+    with pytest.raises(ValueError, match="x .*contains NaN or inf"):
+        gt.grad_norms(f, x)
+
+
+def test_gradient_measurements_refuse_empty_or_non_tensor_points():
+    f = linear_critic([3.0, 4.0])
+    with pytest.raises(ValueError, match="at least one point"):
+        gt.lipschitz_estimate(f, torch.zeros(0, 2))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        gt.grad_norms(f, [[0.0, 1.0]])
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        gt.interpolates([[0.0, 1.0]], torch.zeros(1, 2))
+
+
+def test_grad_norms_works_inside_no_grad():
+    f = linear_critic([3.0, 4.0])
+    with torch.no_grad():
+        torch.testing.assert_close(gt.grad_norms(f, torch.randn(5, 2)), torch.full((5,), 5.0))
+
+
+def test_power_iteration_checks_its_start_vector():
+    W = torch.randn(5, 3)
+    with pytest.raises(ValueError, match="length 5"):
+        gt.power_iteration(W, torch.randn(3))
+    with pytest.raises(ValueError, match="n_iter must be >= 1, got 0"):
+        gt.power_iteration(W, n_iter=0)
+
+
+def test_conv_operator_norm_checks_its_arguments():
+    conv = nn.Conv2d(1, 2, 3)
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        gt.conv_operator_norm(conv, (8, 8))
+    with pytest.raises(ValueError, match="n_iter"):
+        gt.conv_operator_norm(conv, (1, 8, 8), n_iter=0)

@@ -49,3 +49,60 @@ def test_critic_estimate_of_a_linear_critic():
     assert res["estimate"] == pytest.approx(0.7, rel=1e-5)
     assert res["exact"] == pytest.approx(0.7, rel=1e-6)
     assert abs(res["rel_error"]) < 1e-5
+
+
+def linear_critic():
+    lin = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        lin.bias.zero_()
+    return torch.nn.Sequential(lin, torch.nn.Flatten(0))
+
+
+@pytest.mark.parametrize("side", ["real", "fake"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_critic_estimate_refuses_non_finite_inputs(side, bad):
+    x, y = torch.randn(20, 2), torch.randn(20, 2)
+    (x if side == "real" else y)[3, 0] = bad
+    with pytest.raises(ValueError, match=f"{side} contains NaN or inf"):
+        gt.critic_w1_estimate(linear_critic(), x, y)
+    with pytest.raises(ValueError, match=f"{side} contains NaN or inf"):
+        gt.critic_vs_exact(linear_critic(), x, y)
+
+
+@pytest.mark.parametrize("side", ["real", "fake"])
+def test_critic_estimate_refuses_an_empty_batch(side):
+    x, y = torch.randn(20, 2), torch.randn(20, 2)
+    args = (torch.zeros(0, 2), y) if side == "real" else (x, torch.zeros(0, 2))
+    with pytest.raises(ValueError, match=f"{side} is empty"):
+        gt.critic_w1_estimate(linear_critic(), *args)
+
+
+def test_critic_estimate_refuses_non_finite_scores():
+    f = linear_critic()
+    x, y = torch.randn(20, 2), torch.randn(20, 2)
+    y[0, 0] = 1e30
+    with torch.no_grad():
+        f[0].weight.mul_(1e10)           # finite inputs, scores overflow to inf on the second batch
+    with pytest.raises(ValueError, match="scores on fake are NaN or inf"):
+        gt.critic_w1_estimate(f, x, y)
+
+
+def test_mode_metrics_refuses_an_empty_batch_and_bad_scales():
+    ring = gt.ring8()
+    with pytest.raises(ValueError, match="empty"):
+        gt.mode_metrics(torch.zeros(0, 2), ring.centers, ring.std)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="threshold must be > 0"):
+            gt.mode_metrics(ring.sample(10), ring.centers, ring.std, threshold=bad)
+        with pytest.raises(ValueError, match="std must be > 0"):
+            gt.mode_metrics(ring.sample(10), ring.centers, bad)
+    with pytest.raises(ValueError, match="samples must have shape"):
+        gt.mode_metrics(torch.zeros(5, 3), ring.centers, ring.std)
+
+
+def test_mode_report_holds_python_numbers_and_cpu_counts():
+    grid = gt.grid25()
+    rep = gt.mode_metrics(grid.sample(500).double(), grid.centers, grid.std)   # float64 samples too
+    assert type(rep.modes) is int and type(rep.n_modes) is int and type(rep.high_quality) is float
+    assert rep.counts.device.type == "cpu" and int(rep.counts.sum()) == round(rep.high_quality * 500)

@@ -1,5 +1,7 @@
 """GANConfig.ema: an exponential moving average of the generator's weights in train_gan."""
 
+import math
+
 import pytest
 import torch
 
@@ -27,8 +29,10 @@ def test_default_is_off_and_validated():
             gt.GANConfig(ema=bad)
 
 
-def test_averaging_is_passive_and_matches_the_formula():
-    """The raw training trajectory is unchanged; snapshots see the average; G ends as the average."""
+def test_averaging_is_passive_and_is_the_documented_weighted_sum():
+    """The raw trajectory is unchanged; the average after step T is the weighted sum
+    sum_s c_s theta_s of the raw weights, c_s = (1 - d_s) prod_{j > s} d_j (c_0 = prod_{j >= 1} d_j),
+    with d_j = min(ema, (1 + j) / (10 + j)): computed here directly, not by the recursion."""
 
     def run(ema):
         gt.seed_everything(3)
@@ -45,21 +49,32 @@ def test_averaging_is_passive_and_matches_the_formula():
     h1, G1, seen1 = run(0.9)
     assert h0.d_loss == h1.d_loss and h0.g_loss == h1.g_loss  # averaging does not touch training
     assert all(same for *_, same in seen0) and not any(same for *_, same in seen1)
-
-    step0, raw0, avg0, _ = seen1[0]
-    assert step0 == 0 and torch.equal(raw0, avg0)  # the average starts at the initial weights
-    avg = avg0
-    for step, raw, shown, _ in seen1[1:]:
-        d = min(0.9, (1 + step) / (10 + step))
-        avg = d * avg + (1 - d) * raw
-        assert torch.allclose(shown, avg, atol=1e-6), step
-    assert torch.allclose(_flat(G1), avg, atol=1e-6)  # the returned generator holds the average
-    assert not torch.allclose(_flat(G1), seen1[-1][1])  # ... which differs from the raw weights
+    raws = [raw for _, raw, _, _ in seen1]  # theta_0 (initial) ... theta_T
+    T = len(raws) - 1
+    d = {j: min(0.9, (1 + j) / (10 + j)) for j in range(1, T + 1)}
+    for t in range(T + 1):
+        coef = [math.prod(d[j] for j in range(1, t + 1))]
+        coef += [(1 - d[s]) * math.prod(d[j] for j in range(s + 1, t + 1)) for s in range(1, t + 1)]
+        assert sum(coef) == pytest.approx(1.0)
+        expected = sum(c * raws[s] for s, c in enumerate(coef))
+        assert torch.allclose(seen1[t][2], expected, atol=1e-6), t
+    assert torch.allclose(_flat(G1), seen1[-1][2], atol=1e-7)  # the returned generator holds the average
+    assert (_flat(G1) - raws[-1]).abs().max() > 1e-4  # ... which differs from the raw weights
 
 
 def test_evaluation_uses_the_average():
+    """Every evaluation-time forward pass runs on the averaged copy, never on the raw generator,
+    and the last one on weights equal to the average that the returned generator holds."""
     gt.seed_everything(0)
     G, D = _models()
+    calls = []
+    G.register_forward_hook(lambda m, inp, out: calls.append((m, m.training, _flat(m))))
     h = gt.train_gan(G, D, gt.ring8(), _cfg(ema=0.99, eval_every=3, w1_samples=200, eval_samples=300))
     assert h.eval_step == [3, 6] and len(h.modes) == 2
-    assert all(torch.isfinite(torch.tensor(h.exact_w1)))
+    probe, *calls = calls  # train_gan's shape check runs G once, in eval mode, before training
+    assert probe[0] is G and not probe[1]
+    evals = [(m, w) for m, training, w in calls if not training]
+    trains = [m for m, training, _ in calls if training]
+    assert len(evals) == 4  # two evaluations: exact W1 samples and mode-metric samples
+    assert all(m is not G for m, _ in evals) and all(m is G for m in trains)
+    assert torch.equal(evals[-1][1], _flat(G))
