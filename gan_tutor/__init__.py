@@ -5,7 +5,7 @@ quick mode), ``data``, ``divergences``, ``wasserstein`` (exact W1 with POT), ``m
 ``lipschitz`` (clipping, gradient penalty, spectral norm), ``losses``, ``config`` (what
 distinguishes one GAN from another, and the presets), ``training`` (one ``train_gan``, and
 ``train_seeds`` for several seeds in one run), ``batched`` (K networks as one module),
-``metrics`` and ``plotting``.
+``metrics``, ``classifier`` (a digit classifier that scores MNIST samples) and ``plotting``.
 """
 
 from .data import (
@@ -39,6 +39,7 @@ from .losses import LOSSES, d_loss, g_loss
 from .metrics import ModeReport, critic_vs_exact, critic_w1_estimate, mode_metrics
 from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_batch_norm
 from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything
+from .classifier import DigitClassifier, DigitReport, digit_metrics, split_digits, train_digit_classifier
 from .config import GANConfig
 from .training import History, SeedRuns, TrainingDiverged, train_critic, train_gan, train_seeds
 from .wasserstein import (
