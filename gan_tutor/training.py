@@ -231,7 +231,7 @@ class _Run:
     def after_step(self, step: int, critic_stats: torch.Tensor, loss_g: torch.Tensor) -> bool:
         cfg = self.cfg
         if self.average:
-            self.average.update(self.generator, step)
+            self.average.update(step)
         trained = _clock() - self.start - self.eval_costs
         out_of_time = cfg.time_budget_s is not None and trained >= cfg.time_budget_s
         self.progress = max(step / cfg.steps, trained / cfg.time_budget_s if cfg.time_budget_s else 0.0)
@@ -380,21 +380,23 @@ def _divergence_message(row: list[list[float]], step: int, cfg: GANConfig) -> st
 
 
 class _Average:
-    """An exponential moving average of a module's weights, updated with one multi-tensor lerp."""
+    """An exponential moving average of a module's weights, updated with one multi-tensor lerp.
+
+    The weight lists are taken once, so that an update walks no module tree."""
 
     def __init__(self, module: nn.Module, decay: float) -> None:
         self.decay = decay
         self.module = copy.deepcopy(module)
         for p in self.module.parameters():
             p.requires_grad_(False)
-        self.avg = list(self.module.parameters())
-        self.avg_buffers = list(self.module.buffers())
+        self.avg, self.src = list(self.module.parameters()), list(module.parameters())
+        self.avg_buffers, self.src_buffers = list(self.module.buffers()), list(module.buffers())
 
     @torch.no_grad()
-    def update(self, module: nn.Module, step: int) -> None:
+    def update(self, step: int) -> None:
         d = min(self.decay, (1 + step) / (10 + step))  # warm-up: early weights are forgotten fast
-        torch._foreach_lerp_(self.avg, [p.detach() for p in module.parameters()], 1.0 - d)
-        for ba, b in zip(self.avg_buffers, module.buffers()):
+        torch._foreach_lerp_(self.avg, self.src, 1.0 - d)
+        for ba, b in zip(self.avg_buffers, self.src_buffers):
             ba.copy_(b)
 
 
