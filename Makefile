@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 BOOK_ENV := env -u MPLBACKEND TQDM_DISABLE=1 PYTHONHASHSEED=0
 TEST_ENV := GAN_TUTOR_QUICK=1 MPLBACKEND=Agg TQDM_DISABLE=1 PYTHONHASHSEED=0
 
-.PHONY: book test bench gpu-check browser-check clean distclean venv
+.PHONY: book test bench seeds gpu-check browser-check clean distclean venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ test: $(STAMP)
 ## make bench: speed and quality measurements, written as JSON to benchmarks/results/.
 bench: $(STAMP)
 	MPLBACKEND=Agg TQDM_DISABLE=1 $(BIN)/python -m benchmarks.run
+
+## make seeds: every lesson rerun with all seeds shifted by 1 and by 2 (GAN_TUTOR_SEED_OFFSET), in quick and
+## full mode, one at a time; results in benchmarks/results/seeds.json, executed copies in _build/seeds/.
+## ONLY=05_wgan_clipping,06_wgan_gp restricts it to some lessons.
+seeds: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python -m benchmarks.seeds $(if $(ONLY),--only $(ONLY))
 
 ## make gpu-check: every lesson in full mode on this machine's device (CUDA when present), then the quick
 ## benchmarks; times and failures in benchmarks/results/book_<device>.json. Where .venv is absent it uses

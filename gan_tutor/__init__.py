@@ -38,7 +38,7 @@ from .lipschitz import (
 from .losses import LOSSES, d_loss, g_loss
 from .metrics import ModeReport, critic_vs_exact, critic_w1_estimate, mode_metrics
 from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_batch_norm
-from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything
+from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything, seed_offset
 from .classifier import DigitClassifier, DigitReport, digit_metrics, split_digits, train_digit_classifier
 from .config import GANConfig
 from .training import History, SeedRuns, TrainingDiverged, train_critic, train_gan, train_seeds

@@ -3,6 +3,8 @@
 Every lesson starts with ``device = gt.get_device()`` and ``gt.seed_everything(0)``.
 Training budgets go through :func:`budget`, so that ``GAN_TUTOR_QUICK=1`` (used by the
 test suite) shrinks every lesson to a smoke run while ``make book`` runs the full lesson.
+``GAN_TUTOR_SEED_OFFSET=k`` adds k to every seed :func:`seed_everything` receives, so that a
+lesson's checks can be rerun under other seeds without editing it (``make seeds``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Iterator, TypeVar
 import numpy as np
 import torch
 
-__all__ = ["get_device", "seed_everything", "quick_mode", "budget", "flush_denormals"]
+__all__ = ["get_device", "seed_everything", "seed_offset", "quick_mode", "budget", "flush_denormals"]
 
 T = TypeVar("T")
 
@@ -65,17 +67,39 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
+def seed_offset() -> int:
+    """The shift ``GAN_TUTOR_SEED_OFFSET`` adds to every seed (0 when unset).
+
+    ``make seeds`` runs the lessons with offsets 1 and 2: every ``seed_everything(k)`` then
+    seeds with ``k + 1`` or ``k + 2``, and so does every training seed (``config.seed`` and
+    ``train_seeds``), which go through :func:`seed_everything`.
+
+    Raises:
+        ValueError: the variable is not a non-negative integer.
+    """
+    raw = os.environ.get("GAN_TUTOR_SEED_OFFSET", "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise ValueError(f"GAN_TUTOR_SEED_OFFSET={raw!r} is not a non-negative integer; "
+                         "use e.g. 1 to rerun every seed shifted by one, or unset it")
+    return int(raw)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and every GPU).
 
+    The seed used is ``seed + seed_offset()``: ``GAN_TUTOR_SEED_OFFSET`` (unset: 0) shifts every
+    seed of a lesson at once, to check that its claims do not depend on one seed.
+
     Args:
-        seed: a non-negative integer below 2**32.
+        seed: a non-negative integer below 2**32 (after the offset).
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**32:
+    seed = int(seed) + seed_offset()
+    if not 0 <= seed < 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
-    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

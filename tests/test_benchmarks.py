@@ -110,6 +110,30 @@ def test_gpu_check_times_each_lesson_and_reports_failures(tmp_path, monkeypatch)
     assert course.notebooks()  # the real course is found by the default
 
 
+def test_seeds_reruns_lessons_under_shifted_seeds_and_names_the_failures(tmp_path, monkeypatch):
+    import nbformat
+    import torch
+
+    import gan_tutor as gt
+    from benchmarks import seeds
+
+    gt.seed_everything(0)
+    at_seed_0 = torch.rand(1).item()  # a "claim" tuned to seed 0 and one that holds for every seed
+    for name, src in (("01_robust", "import gan_tutor as gt, torch\ngt.seed_everything(0)\nassert 0 <= torch.rand(1).item() < 1"),
+                      ("02_seed_0_only", f"import gan_tutor as gt, torch\ngt.seed_everything(0)\nassert torch.rand(1).item() == {at_seed_0!r}, 'tuned to seed 0'")):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src)]
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    monkeypatch.setattr(seeds, "notebooks", lambda: sorted(tmp_path.glob("*.ipynb")))
+    d = seeds.run(None, [0, 1], ["quick", "full"], timeout=300, keep=tmp_path / "keep")
+    ok = {(r["notebook"], r["offset"], r["mode"]): r["ok"] for r in d["runs"]}
+    assert all(ok[("01_robust", o, m)] for o in (0, 1) for m in ("quick", "full"))
+    assert ok[("02_seed_0_only", 0, "quick")] and ok[("02_seed_0_only", 0, "full")]
+    assert d["failures"] == ["02_seed_0_only offset 1 quick", "02_seed_0_only offset 1 full"]
+    assert (tmp_path / "keep" / "1" / "01_robust.ipynb").exists()  # executed copies are kept
+    assert "AssertionError: tuned to seed 0" in d["runs"][-1]["error"][-1]  # without terminal colours
+
+
 def test_report_writes_every_output(results):
     written = {p.name for p in report.main(results)}
     for name in ("machine.md", "targets.md", "convergence.md", "presets.md", "critic_accuracy.md", "cost.md",

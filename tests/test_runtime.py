@@ -55,6 +55,25 @@ def test_seed_everything_rejects_bad_seeds(bad):
         gt.seed_everything(bad)
 
 
+def test_seed_offset_shifts_every_seed(monkeypatch):
+    gt.seed_everything(5)
+    shifted_by_hand = torch.rand(3)
+    monkeypatch.setenv("GAN_TUTOR_SEED_OFFSET", "2")
+    assert gt.seed_offset() == 2
+    gt.seed_everything(3)
+    assert torch.equal(torch.rand(3), shifted_by_hand)
+    monkeypatch.delenv("GAN_TUTOR_SEED_OFFSET")
+    gt.seed_everything(3)
+    assert not torch.equal(torch.rand(3), shifted_by_hand)
+
+
+@pytest.mark.parametrize("bad", ["-1", "1.5", "one"])
+def test_seed_offset_rejects_bad_values(monkeypatch, bad):
+    monkeypatch.setenv("GAN_TUTOR_SEED_OFFSET", bad)
+    with pytest.raises(ValueError, match="GAN_TUTOR_SEED_OFFSET"):
+        gt.seed_everything(0)
+
+
 @pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("off", False)])
 def test_quick_mode_reads_variable(monkeypatch, value, expected):
     monkeypatch.setenv("GAN_TUTOR_QUICK", value)
