@@ -17,11 +17,16 @@ import nbformat
 
 REPO_URL = "https://github.com/gan-tutor/gan-tutor"
 
+# ruff-formatted at 88 columns, as every code cell is (tests/test_static_book.py)
 SETUP_SOURCE = f'''\
 # Colab setup (hidden in the book): install gan-tutor; Colab's own torch is left alone.
 import os, sys
+
 if "google.colab" in sys.modules or os.environ.get("GAN_TUTOR_FORCE_SETUP"):
-    _source = os.environ.get("GAN_TUTOR_SOURCE", "gan-tutor @ git+{REPO_URL}@main")
+    _source = os.environ.get(
+        "GAN_TUTOR_SOURCE",
+        "gan-tutor @ git+{REPO_URL}@main",
+    )
     %pip install --quiet "{{_source}}"'''
 
 
