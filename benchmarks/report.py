@@ -401,6 +401,21 @@ def course_table(d: dict[str, Any]) -> str:
     return t
 
 
+# ---------------------------------------------------------------- lesson 08's grid experiment
+def comparison_table(d: dict[str, Any]) -> str:
+    """Per tuned preset: steps, modes, high-quality share and W1 per seed (median [range])."""
+    def mr(v: list[float], fmt: str) -> str:
+        a = np.asarray(v, float)
+        return f"{fmt.format(np.median(a))} [{fmt.format(a.min())}-{fmt.format(a.max())}]"
+
+    rows = [[m, mr(r["steps"], "{:.0f}"), mr(r["modes"], "{:.0f}"), mr([100 * q for q in r["high_quality"]], "{:.1f}"),
+             mr(r["exact_w1"], "{:.3f}")] for m, r in d["methods"].items()]
+    head = (f"Lesson 08's grid experiment: width {d['width']}, {d['budget_s']:g} s per configuration, seeds "
+            f"{d['seeds']}, measured on {d['machine']['device']} ({d['machine'].get('cpu', '')}, "
+            f"{d['machine']['date'][:10]}). Median [lowest-highest] over the seeds.{_quick_note(d)}\n\n")
+    return head + _table(["preset", "generator steps", "modes (of 25)", "high quality %", "exact W1"], rows)
+
+
 # ---------------------------------------------------------------- engine and book on each device
 def engine_table(d: dict[str, Any]) -> str:
     """Syncs per generator step, batched seeds, and GPU vs CPU (when measured)."""
@@ -536,7 +551,8 @@ def main(out: Path | str = RESULTS) -> list[Path]:
     matplotlib.use("Agg")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = ("convergence", "critic_accuracy", "cost", "pot_scaling", "course", "engine", "book_cpu", "book_cuda")
+    names = ("convergence", "critic_accuracy", "cost", "pot_scaling", "course", "engine", "book_cpu", "book_cuda",
+             "comparison")
     res = {n: read_json(n, out) for n in names}
     written: list[Path] = []
 
@@ -592,6 +608,8 @@ def main(out: Path | str = RESULTS) -> list[Path]:
     text("course.md", course_table(cs) if cs else MISSING.format(name="course"))
     text("engine.md", engine_table(res["engine"]) if res["engine"] else MISSING.format(name="engine"))
     text("book_devices.md", book_table(res["book_cpu"], res["book_cuda"]))
+    cm = res["comparison"]
+    text("comparison.md", comparison_table(cm) if cm else MISSING.format(name="comparison"))
     return written
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from .common import RESULTS, log, write_json
 
 #: name -> module; ``course`` runs only when asked for
-BENCHMARKS = ("convergence", "critic_accuracy", "cost", "pot_scaling", "engine", "course")
-DEFAULT = ("pot_scaling", "critic_accuracy", "cost", "engine", "convergence")
+BENCHMARKS = ("convergence", "critic_accuracy", "cost", "pot_scaling", "engine", "comparison", "course")
+DEFAULT = ("pot_scaling", "critic_accuracy", "cost", "engine", "comparison", "convergence")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -13,7 +13,8 @@ stay on the training device and reach the host every ``config.sync_every`` steps
 never waits for Python.
 
 ``train_seeds`` trains K copies of one configuration, one per seed, as a single batched run
-(:mod:`gan_tutor.batched`), and ``train_critic`` trains a critic alone between two fixed
+(:mod:`gan_tutor.batched`); ``train_configs`` trains several configurations that way, on a
+multi-core CPU several at once, one per core; ``train_critic`` trains a critic alone between two fixed
 distributions.
 """
 
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Hashable, Iterator, Mapping, Protocol, Sequence
 
 import torch
 from torch import nn
@@ -42,7 +45,7 @@ from .models import has_batch_norm
 from .runtime import flush_denormals, get_device, seed_everything
 from .wasserstein import exact_w1
 
-__all__ = ["History", "SeedRuns", "TrainingDiverged", "train_gan", "train_seeds", "train_critic"]
+__all__ = ["History", "SeedRuns", "TrainingDiverged", "train_gan", "train_seeds", "train_configs", "train_critic"]
 
 #: the clock the loop reads (tests replace it with a fake one)
 _clock = time.perf_counter
@@ -545,6 +548,71 @@ def train_seeds(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler,
     generator, critic = stack(gens), stack(crits)
     histories = train_gan(generator, critic, data, config.replace(seed=seeds[0]))
     return SeedRuns(seeds=seeds, generators=unstack(generator), critics=unstack(critic), histories=histories)
+
+
+#: the jobs of the running train_configs call, inherited by its forked worker processes
+_JOBS: tuple | None = None
+
+
+def _train_job(key: Hashable) -> SeedRuns:
+    build, data, configs, seeds = _JOBS
+    return train_seeds(build, data, configs[key], seeds)
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def train_configs(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler,
+                  configs: Mapping[Hashable, GANConfig], seeds: Sequence[int],
+                  processes: int | None = None) -> dict[Hashable, SeedRuns]:
+    """Train each of several configurations for several seeds (:func:`train_seeds`).
+
+    On the CPU, ``processes`` configurations train at the same time, each in a process of its
+    own on one core (default: the cores this process may use, at most the number of
+    configurations). Each process computes on one thread, so that runs on different cores do
+    not slow each other down, and a ``time_budget_s`` gives every configuration the same
+    seconds of one core, as long as nothing else keeps the cores busy. The processes are forked
+    from this one, so ``build`` and ``data`` may be defined in a notebook. On a GPU, or where
+    ``fork`` is not available, the configurations train one after the other in this process
+    (forking a process that has used CUDA is not safe).
+
+    Returns:
+        ``{key: SeedRuns}`` in the order of ``configs``; models are on the CPU when trained
+        in worker processes, on the training device otherwise.
+
+    Raises:
+        ValueError: ``configs`` is empty, ``processes`` is not a positive integer, or
+            ``processes > 1`` for configurations that train on a GPU.
+    """
+    global _JOBS
+    keys = list(configs)
+    if not keys:
+        raise ValueError("configs is empty; give a mapping {name: GANConfig}")
+    on_cpu = all(_device(c).type == "cpu" for c in configs.values())
+    can_fork = on_cpu and "fork" in multiprocessing.get_all_start_methods()
+    if processes is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        processes = (cores or 1) if can_fork else 1
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"processes must be a positive integer, got {processes!r}")
+    if processes > 1 and not on_cpu:
+        raise ValueError(f"processes={processes} needs configurations that train on the CPU; on a GPU "
+                         "they train one after the other: use processes=1")
+    processes = min(processes, len(keys))
+    if processes == 1 or not can_fork:
+        return {key: train_seeds(build, data, configs[key], seeds) for key in keys}
+    _JOBS = (build, data, dict(configs), list(seeds))
+    try:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that a multi-threaded process (a Jupyter kernel) forks; the
+            # workers only run torch code on one thread
+            warnings.simplefilter("ignore", DeprecationWarning)
+            with multiprocessing.get_context("fork").Pool(processes, initializer=_one_thread) as pool:
+                runs = pool.map(_train_job, keys, chunksize=1)
+    finally:
+        _JOBS = None
+    return dict(zip(keys, runs))
 
 
 @flush_denormals()

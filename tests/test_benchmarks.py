@@ -137,11 +137,27 @@ def test_seeds_reruns_lessons_under_shifted_seeds_and_names_the_failures(tmp_pat
 def test_report_writes_every_output(results):
     written = {p.name for p in report.main(results)}
     for name in ("machine.md", "targets.md", "convergence.md", "presets.md", "critic_accuracy.md", "cost.md",
-                 "pot_scaling.md", "course.md", "engine.md", "book_devices.md", "convergence.png", "convergence_steps.png", "critic_accuracy.png",
+                 "pot_scaling.md", "course.md", "engine.md", "book_devices.md", "comparison.md", "convergence.png", "convergence_steps.png", "critic_accuracy.png",
                  "cost.png", "pot_scaling.png"):
         assert name in written and (results / name).stat().st_size > 0, name
     assert "Not measured yet" in (results / "convergence.md").read_text()
     assert "| n |" in (results / "pot_scaling.md").read_text()
+
+
+def test_comparison_records_the_lessons_experiment_for_the_tuned_presets(tmp_path):
+    import gan_tutor as gt
+    from benchmarks import comparison
+
+    d = comparison.run(quick=True)
+    assert d["width"] == 64 and d["seeds"] == [0, 1, 2, 3, 4] and d["budget_s"] == 0.5
+    for m in ("wgan_gp", "sngan"):
+        r, preset = d["methods"][m], getattr(gt.GANConfig, m)()
+        assert r["config"]["constraint"] == preset.constraint and r["config"]["lr_d"] == preset.lr_d
+        assert all(len(r[k]) == 5 for k in ("steps", "modes", "high_quality", "exact_w1"))
+        assert all(s > 0 for s in r["steps"]) and all(0 <= q <= 1 for q in r["high_quality"])
+        assert all(0 <= n <= 25 for n in r["modes"]) and all(w > 0 for w in r["exact_w1"])
+    table = report.comparison_table(d)
+    assert "wgan_gp" in table and "quick smoke run" in table
 
 
 def test_cli_rejects_unknown_benchmark(capsys):

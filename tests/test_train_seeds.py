@@ -73,3 +73,36 @@ def test_results_are_plain_modules_per_seed():
 def test_bad_seed_lists(seeds, match):
     with pytest.raises(ValueError, match=match):
         gt.train_seeds(build, gt.ring8(), gt.GANConfig.wgan_gp(steps=1, progress=False), seeds)
+
+
+def test_train_configs_in_worker_processes_equals_one_after_the_other():
+    """Two configurations trained in two forked processes give the numbers of train_seeds here.
+
+    Both ways compute on one thread, so the runs are the same computations, bit for bit."""
+    configs = {("gp", 1): gt.GANConfig.wgan_gp(steps=20, progress=False, eval_every=20, w1_samples=200),
+               ("sn", 2): gt.GANConfig.sngan(steps=20, progress=False, eval_every=20, w1_samples=200)}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = {key: gt.train_seeds(build, gt.grid25(), cfg, [0, 1]) for key, cfg in configs.items()}
+    finally:
+        torch.set_num_threads(threads)
+    forked = gt.train_configs(build, gt.grid25(), configs, [0, 1], processes=2)
+    assert list(forked) == list(configs)
+    for key in configs:
+        for a, b in zip(here[key].histories, forked[key].histories):
+            assert a.d_loss == b.d_loss and a.exact_w1 == b.exact_w1 and a.modes == b.modes
+        for g_here, g_forked in zip(here[key].generators, forked[key].generators):
+            assert all(torch.equal(p, q.to(p.device)) for p, q in zip(g_here.parameters(), g_forked.parameters()))
+    assert forked[("gp", 1)].histories[0].d_loss != forked[("sn", 2)].histories[0].d_loss
+
+
+@pytest.mark.parametrize("processes", [0, -1, 1.5, True])
+def test_train_configs_rejects_bad_process_counts(processes):
+    with pytest.raises(ValueError, match="processes must be a positive integer"):
+        gt.train_configs(build, gt.grid25(), {"a": gt.GANConfig.wgan_gp(steps=1)}, [0], processes=processes)
+
+
+def test_train_configs_needs_configurations():
+    with pytest.raises(ValueError, match="configs is empty"):
+        gt.train_configs(build, gt.grid25(), {}, [0])
