@@ -94,7 +94,7 @@ def convergence_figure(d: dict[str, Any], path: Path, x: str) -> None:
     import matplotlib.pyplot as plt
 
     datasets = [ds for ds in ("grid25", "ring8") if any(r["dataset"] == ds for r in d["runs"])]
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.6 * len(datasets)), squeeze=False)
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(7.2, 3.2 * len(datasets)), squeeze=False)
     target_t = d["targets"]["time_s"]
     for row, ds in enumerate(datasets):
         n_modes = next(r["n_modes"] for r in d["runs"] if r["dataset"] == ds)
@@ -117,18 +117,18 @@ def convergence_figure(d: dict[str, Any], path: Path, x: str) -> None:
             if x == "seconds" and ds == "grid25":
                 ax.axvline(target_t, color="crimson", ls="--", lw=1)
                 ax.text(target_t, ax.get_ylim()[0] + 0.03 * (ax.get_ylim()[1] - ax.get_ylim()[0]), " 3 min",
-                        color="crimson", fontsize=8)
+                        color="crimson")
             ax.set_xlabel("wall-clock seconds (evaluation excluded)" if x == "seconds" else "generator steps")
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{DATA_LABEL[ds]}: {ylabel}", fontsize=10)
+            ax.set_title(f"{DATA_LABEL[ds]}: {ylabel}")
             ax.grid(alpha=0.3)
             if row == 0 and col == 0:
-                ax.legend(fontsize=8, loc="lower right")
+                ax.legend(loc="lower right")
     seeds = d.get("seeds")
     fig.suptitle(f"Convergence of the presets: median over {seeds} seeds, band = min–max"
-                 f"{_quick_note(d)}", fontsize=11)
+                 f"{_quick_note(d)}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -194,9 +194,11 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
     pairs = list(d["pairs"])
     colors = {"clip": "tab:orange", "gp": "tab:blue", "gp30": "tab:purple", "sn": "tab:green"}
     estimators = tuple(c for c in ("gp", "gp30", "sn") if f"{pairs[0]}/{c}" in d["summary"])
-    fig, (ax, axk, ax2) = plt.subplots(1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1.2, 0.9, 1.3]})
+    # 2x2 at the book's column width (gan_tutor.plotting.STYLE): the fourth panel holds the legend
+    # of the training curves, which was unreadable inside a 1x3 strip
+    fig, ((ax, axk), (ax2, axleg)) = plt.subplots(2, 2, figsize=(7.2, 8.4))
 
-    def bars(axis, critics, width):
+    def bars(axis, critics, width, values=True):
         for i, c in enumerate(critics):
             med, lo, hi = [], [], []
             for p in pairs:
@@ -206,21 +208,20 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
                 hi.append(s["max"] - s["median"])
             xs = np.arange(len(pairs)) + (i - (len(critics) - 1) / 2) * width
             axis.bar(xs, med, width, yerr=[lo, hi], color=colors[c], capsize=3, label=_critic_label(d, c))
-            for xx, v, h in zip(xs, med, hi):
-                axis.text(xx, v + h, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
-        axis.set_xticks(np.arange(len(pairs)), [PAIR_LABEL[p].replace(" ", "\n", 1) for p in pairs], fontsize=9)
+            for xx, v, h in zip(xs, med, hi) if values else ():
+                axis.text(xx, v + h, f"{v:.3g}", ha="center", va="bottom")
+        axis.set_xticks(np.arange(len(pairs)), [PAIR_LABEL[p].replace(" ", "\n") for p in pairs])
 
-    bars(ax, estimators, 0.8 / len(estimators))
+    bars(ax, estimators, 0.8 / len(estimators), values=False)  # the table below gives the numbers
     ax.axhline(1.0, color="k", lw=1)
     ax.axhspan(0.95, 1.05, color="k", alpha=0.1, lw=0, label="±5% of exact")
     top = max(1.25, max(d["summary"][f"{p}/{c}"]["ratio_exact"]["max"] or 0 for p in pairs for c in estimators) * 1.12)
     ax.set_ylim(min(0.0, min(d["summary"][f"{p}/{c}"]["ratio_exact"]["min"] or 0 for p in pairs for c in estimators)), top)
     ax.set_ylabel("critic estimate / exact W1")
-    ax.set_title("Gradient penalty and spectral norm\n(1 = exact W1)", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Gradient penalty and spectral norm\n(1 = exact W1)")
     bars(axk, ("clip",), 0.5)
     axk.set_ylabel("learned scale K = estimate / exact W1")
-    axk.set_title("Weight clipping (c = 0.01):\nthe critic estimates K·W1", fontsize=10)
+    axk.set_title("Weight clipping (c = 0.01):\nthe critic estimates K·W1")
     styles = {"translation_2d": "-", "gaussians_1d": "--", "parallel_lines": ":"}
     for r in d["runs"]:
         if r["seed"] != 0 or r["constraint"] == "clip":
@@ -233,12 +234,21 @@ def critic_figure(d: dict[str, Any], path: Path) -> None:
     ax2.axhspan(0.95, 1.05, color="k", alpha=0.1, lw=0)
     ax2.set_xlabel("critic steps")
     ax2.set_ylabel("estimate / POT W1 of the same samples")
-    ax2.set_title("During training (seed 0)", fontsize=10)
-    ax2.legend(fontsize=7, loc="lower right", ncol=1)
+    ax2.set_title("During training (seed 0)")
+    axleg.axis("off")
+    top_legend = axleg.legend(*ax.get_legend_handles_labels(), loc="upper left", frameon=False,
+                              title="bars and curves: colour")
+    axleg.add_artist(top_legend)
+    # the curves: colour = method (the legend above), line style = pair of distributions
+    from matplotlib.lines import Line2D
+
+    pair_handles = [Line2D([], [], color="k", ls=styles[p], marker="o", ms=2.5) for p in pairs if p in styles]
+    axleg.legend(pair_handles, [PAIR_LABEL[p] for p in pairs if p in styles], loc="lower left", frameon=False,
+                 title="curves: line style")
     ax2.grid(alpha=0.3)
-    fig.suptitle(f"Critic estimates of W1 against exact values{_quick_note(d)}", fontsize=11)
+    fig.suptitle(f"Critic estimates of W1 against exact values{_quick_note(d)}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -283,7 +293,7 @@ def cost_figure(d: dict[str, Any], path: Path) -> None:
 
     settings = list(d["settings"])
     cons = ("clip", "gp", "sn")
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = plt.subplots(figsize=(7.2, 3.8))
     w = 0.8 / len(settings)
     colors = ["tab:blue", "tab:purple"]
     for i, st in enumerate(settings):
@@ -294,20 +304,20 @@ def cost_figure(d: dict[str, Any], path: Path) -> None:
         label = {"mlp_grid25": "MLP, 25-Gaussian grid", "dcgan_mnist": "DCGAN, MNIST"}.get(st, st)
         ax.bar(xs, med, w, yerr=err, capsize=3, color=colors[i % 2], label=label)
         for xx, v, e in zip(xs, med, err[1]):
-            ax.text(xx, v + e + 0.03, f"{v:.2f}×", ha="center", va="bottom", fontsize=8)
+            ax.text(xx, v + e + 0.03, f"{v:.2f}×", ha="center", va="bottom")
     ax.axhline(1.0, color="k", lw=1, ls="--")
     tops = [d["settings"][st]["ratio"][c]["q75"] or 0 for st in settings for c in cons]
     ax.set_ylim(0, max(tops + [1.0]) * 1.15 + 0.1)
     ax.set_xticks(np.arange(len(cons)), [CONSTRAINT_LABEL[c] for c in cons])
     ax.set_ylabel("time per generator step / unconstrained")
     ax.set_xlabel("Lipschitz constraint of the critic (n_critic = 5)")
-    ax.set_title("Cost of each constraint relative to an unconstrained critic", fontsize=10)
+    ax.set_title("Cost of each constraint relative to an unconstrained critic")
     if d.get("quick"):
-        fig.suptitle(_quick_note(d).strip(" ()"), fontsize=9)
-    ax.legend(fontsize=8)
+        fig.suptitle(_quick_note(d).strip(" ()"))
+    ax.legend()
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -333,7 +343,7 @@ def pot_figure(d: dict[str, Any], path: Path) -> None:
 
     rows = d["rows"]
     n = np.array([r["n"] for r in rows], dtype=float)
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.6))
     ax.loglog(n, [r["exact_s"] for r in rows], "o-", color="tab:red", label="exact W1 (POT, network simplex)")
     ns = list(n) + [r["n"] for r in d["sliced_only"]]
     ts = [r["sliced_s"] for r in rows] + [r["sliced_s"] for r in d["sliced_only"]]
@@ -343,8 +353,8 @@ def pot_figure(d: dict[str, Any], path: Path) -> None:
         ax.loglog(ref, rows[0]["exact_s"] * (ref / n[0]) ** 2, "k:", lw=1, label="∝ n² (for reference)")
     ax.set_xlabel("points per side n")
     ax.set_ylabel("seconds")
-    ax.set_title("Time of one W1 computation", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_title("Time of one W1 computation")
+    ax.legend()
     ax.grid(alpha=0.3, which="both")
     ax2.loglog(n, [r["cost_matrix_bytes"] / 1e6 for r in rows], "k--", label="cost matrix, 8 n² bytes")
     rss = [(r["n"], r["rss_increase_bytes"]) for r in rows if r.get("rss_increase_bytes")]
@@ -353,12 +363,12 @@ def pot_figure(d: dict[str, Any], path: Path) -> None:
                    label="measured peak RSS increase (exact W1)")
     ax2.set_xlabel("points per side n")
     ax2.set_ylabel("memory (MB)")
-    ax2.set_title("Memory of exact W1", fontsize=10)
-    ax2.legend(fontsize=8)
+    ax2.set_title("Memory of exact W1")
+    ax2.legend()
     ax2.grid(alpha=0.3, which="both")
-    fig.suptitle(f"Exact W1 with POT vs sliced W1{_quick_note(d)}", fontsize=11)
+    fig.suptitle(f"Exact W1 with POT vs sliced W1{_quick_note(d)}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -549,6 +559,9 @@ def main(out: Path | str = RESULTS) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+    from gan_tutor.plotting import use_style
+
+    use_style()  # the book's one figure style: column width, text >= 11 pt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = ("convergence", "critic_accuracy", "cost", "pot_scaling", "course", "engine", "book_cpu", "book_cuda",

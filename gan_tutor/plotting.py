@@ -1,5 +1,11 @@
 """Figures the lessons share: densities with D, samples over critic contours, image grids,
-training curves and animations (HTML/JavaScript, so they play in the book and in Colab)."""
+training curves and animations (HTML/JavaScript, so they play in the book and in Colab).
+
+One style for every figure of the book (``STYLE``, applied when this module is imported, and
+again by ``use_style()``): drawn at the width of the book's column (7.2 in at 100 dpi = 720 px;
+the column is 752 px wide at a 1280 px window), so figures are shown at their drawn size and
+11 pt text stays 11 pt (about 15 px) on screen. Use ``figsize(rows, cols)`` for panels: four
+panels go in a 2x2 grid, not a 1x4 strip."""
 
 from __future__ import annotations
 
@@ -14,6 +20,10 @@ from torch import nn
 from .lipschitz import _measuring, _to_module
 
 __all__ = [
+    "STYLE",
+    "COLUMN_WIDTH",
+    "use_style",
+    "figsize",
     "plot_density_1d",
     "plot_samples_2d",
     "image_grid",
@@ -21,6 +31,45 @@ __all__ = [
     "plot_history",
     "animate",
 ]
+
+
+COLUMN_WIDTH = 7.2
+"""Width in inches of a figure that fills the book's column at 100 dpi (720 px of 752 px)."""
+
+STYLE: dict[str, object] = {
+    "figure.figsize": (COLUMN_WIDTH, 4.0),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
+    "figure.titlesize": 12,
+    "lines.linewidth": 1.8,
+    "axes.grid": False,
+    "image.cmap": "viridis",
+}
+
+
+def use_style() -> None:
+    """Apply the book's figure style (``STYLE``) to matplotlib's rcParams."""
+    plt.rcParams.update(STYLE)
+
+
+def figsize(rows: int = 1, cols: int = 1, panel_aspect: float = 0.75) -> tuple[float, float]:
+    """A (width, height) in inches for ``rows`` x ``cols`` panels filling the column width.
+
+    At most two panels per row read at book width: four panels are ``figsize(2, 2)``, not
+    ``figsize(1, 4)``. ``panel_aspect`` is each panel's height over its width."""
+    if cols > 2:
+        raise ValueError(f"{cols} panels in a row are too small at book width: use at most 2 columns")
+    return COLUMN_WIDTH, round(COLUMN_WIDTH / cols * panel_aspect * rows, 2)
+
+
+use_style()
 
 
 def plot_density_1d(ax: plt.Axes, x: np.ndarray, p_data: np.ndarray, p_g: np.ndarray | None = None,
@@ -128,6 +177,32 @@ def animate(fig: plt.Figure, update: Callable[[int], object], n_frames: int, int
     from IPython.display import HTML
 
     anim = animation.FuncAnimation(fig, update, frames=n_frames, interval=interval)
-    html = HTML(anim.to_jshtml(default_mode="once"))
+    html = HTML(offline_controls(anim.to_jshtml(default_mode="once")))
     plt.close(fig)
+    return html
+
+
+# matplotlib's player loads Font Awesome 4 from a CDN for its buttons: without network (or where the
+# CDN is blocked) the buttons are blank. Plain Unicode symbols need no font download.
+_CONTROL_SYMBOLS = {
+    "fa-fast-backward": "|&#9664;&#9664;",
+    "fa-step-backward": "|&#9664;",
+    "fa-play fa-flip-horizontal": "&#9664;",
+    "fa-pause": "&#10074;&#10074;",
+    "fa-play": "&#9654;",
+    "fa-step-forward": "&#9654;|",
+    "fa-fast-forward": "&#9654;&#9654;|",
+    "fa-minus": "&minus;",
+    "fa-plus": "+",
+}
+
+
+def offline_controls(html: str) -> str:
+    """matplotlib's JavaScript animation HTML without its Font Awesome CDN stylesheet: the
+    button icons become Unicode symbols."""
+    import re
+
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
+    for cls, symbol in _CONTROL_SYMBOLS.items():
+        html = html.replace(f'<i class="fa {cls}"></i>', symbol)
     return html

@@ -192,3 +192,41 @@ def test_book_pass_applies_the_mechanical_part(tmp_path):
     assert bp.solution_problems(out) == []
     assert bp.ruff([path], check=True).returncode == 0
     assert json.loads(path.read_text())["nbformat"] == 4
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def test_one_figure_style_that_fits_the_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gan_tutor import plotting
+
+    plt.rcdefaults()
+    plotting.use_style()
+    width_px = plt.rcParams["figure.figsize"][0] * plt.rcParams["figure.dpi"]
+    assert 650 <= width_px <= 752, "figures are drawn at the column width (752 px at 1280 px)"
+    for key in ("font.size", "axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
+        size = plt.rcParams[key]
+        assert isinstance(size, (int, float)) and size >= 11, f"{key} = {size}: text >= 11 pt at display size"
+    assert plotting.figsize(2, 2)[0] == plotting.COLUMN_WIDTH
+    with pytest.raises(ValueError):
+        plotting.figsize(1, 4)
+
+
+def test_animation_controls_need_no_cdn():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gan_tutor import plotting
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    html = plotting.animate(fig, lambda i: line.set_ydata([0, i]), 2).data
+    assert "font-awesome" not in html and "https://" not in html.split("<img")[0]
+    assert 'class="fa ' not in html
