@@ -19,7 +19,7 @@ PARTS = [
         ("4", "Wasserstein\ndistance", "earth mover;\nexact W1 (POT);\nKR duality"),
         ("5", "WGAN\n(clipping)", "critic ≈ K·W1;\nclipping's\nfailures"),
     ]),
-    ("Part III: Lipschitz critics", "#fbe5d6", [
+    ("Part III: enforcing the Lipschitz constraint", "#fbe5d6", [
         ("6", "WGAN-GP", "‖∇f‖ → 1\non interpolates"),
         ("7", "SNGAN", "σ_max by\npower iteration"),
         ("8", "Comparison", "clip vs GP\nvs SN,\nmeasured"),
