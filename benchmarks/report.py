@@ -420,7 +420,8 @@ def comparison_table(d: dict[str, Any]) -> str:
 
     rows = [[m, mr(r["steps"], "{:.0f}"), mr(r["modes"], "{:.0f}"), mr([100 * q for q in r["high_quality"]], "{:.1f}"),
              mr(r["exact_w1"], "{:.3f}")] for m, r in d["methods"].items()]
-    head = (f"Lesson 08's grid experiment: width {d['width']}, {d['budget_s']:g} s per configuration, seeds "
+    head = (f"Lesson 08's grid experiment: width {d['width']}, each configuration for the time of {d['budget_steps']} "
+            f"steps of the standard GAN under the course recipe ({d['budget_s']:.1f} s of one core), seeds "
             f"{d['seeds']}, measured on {d['machine']['device']} ({d['machine'].get('cpu', '')}, "
             f"{d['machine']['date'][:10]}). Median [lowest-highest] over the seeds.{_quick_note(d)}\n\n")
     return head + _table(["preset", "generator steps", "modes (of 25)", "high quality %", "exact W1"], rows)

@@ -41,7 +41,8 @@ from .models import DCGANCritic, DCGANGenerator, MLPCritic, MLPGenerator, has_ba
 from .runtime import budget, flush_denormals, get_device, quick_mode, seed_everything, seed_offset
 from .classifier import DigitClassifier, DigitReport, digit_metrics, split_digits, train_digit_classifier
 from .config import GANConfig
-from .training import History, SeedRuns, TrainingDiverged, train_configs, train_critic, train_gan, train_seeds
+from .training import (History, SeedRuns, TrainingDiverged, equal_time_steps, step_seconds, train_configs,
+                       train_critic, train_gan, train_seeds)
 from .wasserstein import (
     exact_w1,
     gaussian_w1_1d,

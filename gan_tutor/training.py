@@ -45,7 +45,8 @@ from .models import has_batch_norm
 from .runtime import flush_denormals, get_device, seed_everything
 from .wasserstein import exact_w1
 
-__all__ = ["History", "SeedRuns", "TrainingDiverged", "train_gan", "train_seeds", "train_configs", "train_critic"]
+__all__ = ["History", "SeedRuns", "TrainingDiverged", "train_gan", "train_seeds", "train_configs", "step_seconds",
+           "equal_time_steps", "train_critic"]
 
 #: the clock the loop reads (tests replace it with a fake one)
 _clock = time.perf_counter
@@ -613,6 +614,52 @@ def train_configs(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sample
     finally:
         _JOBS = None
     return dict(zip(keys, runs))
+
+
+def step_seconds(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler,
+                 configs: Mapping[Hashable, GANConfig], seeds: Sequence[int], steps: int = 20,
+                 rounds: int = 5, warmup: int = 5) -> dict[Hashable, float]:
+    """Seconds per generator step of each configuration, as :func:`train_seeds` runs it here.
+
+    Each round trains every configuration afresh for ``warmup + steps`` generator steps (in a
+    rotated order) and times the last ``steps``; the result is the median over ``rounds``.
+    Because the rounds interleave the configurations, a slow patch of a shared machine slows
+    them all, and the *ratios* of the results are much steadier than the seconds themselves.
+    Measured on this process's device and threads.
+
+    Raises:
+        ValueError: ``configs`` is empty or ``steps``, ``rounds`` is not a positive integer
+            (``warmup`` may be 0).
+    """
+    keys = list(configs)
+    if not keys:
+        raise ValueError("configs is empty; give a mapping {name: GANConfig}")
+    for name, value, low in (("steps", steps, 1), ("rounds", rounds, 1), ("warmup", warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    times: dict[Hashable, list[float]] = {key: [] for key in keys}
+    for r in range(rounds):
+        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+            cfg = configs[key].replace(steps=warmup + steps, eval_every=0, time_budget_s=None,
+                                       progress=False, snapshot_every=0)
+            t = train_seeds(build, data, cfg, seeds).histories[0].time
+            times[key].append((t[-1] - (t[warmup - 1] if warmup else 0.0)) / steps)
+    return {key: float(torch.tensor(v).median()) for key, v in times.items()}
+
+
+def equal_time_steps(seconds: Mapping[Hashable, float], reference: Hashable, steps: int) -> dict[Hashable, int]:
+    """Generator steps that give every configuration the time of ``steps`` steps of ``reference``.
+
+    ``seconds`` are seconds per step (:func:`step_seconds`). The result does not depend on how fast
+    the machine is, only on the configurations' relative costs on it, so that an equal-time
+    comparison keeps its meaning on a slower, faster or busier machine.
+    """
+    if reference not in seconds:
+        raise ValueError(f"reference {reference!r} is not among the timed configurations {list(seconds)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    budget = steps * seconds[reference]
+    return {key: max(1, round(budget / s)) for key, s in seconds.items()}
 
 
 @flush_denormals()

@@ -149,12 +149,14 @@ def test_comparison_records_the_lessons_experiment_for_the_tuned_presets(tmp_pat
     from benchmarks import comparison
 
     d = comparison.run(quick=True)
-    assert d["width"] == 64 and d["seeds"] == [0, 1, 2, 3, 4] and d["budget_s"] == 0.5
+    assert d["width"] == 64 and d["seeds"] == [0, 1, 2, 3, 4] and d["budget_steps"] == 20
     for m in ("wgan_gp", "sngan"):
         r, preset = d["methods"][m], getattr(gt.GANConfig, m)()
         assert r["config"]["constraint"] == preset.constraint and r["config"]["lr_d"] == preset.lr_d
         assert all(len(r[k]) == 5 for k in ("steps", "modes", "high_quality", "exact_w1"))
-        assert all(s > 0 for s in r["steps"]) and all(0 <= q <= 1 for q in r["high_quality"])
+        assert all(s >= 1 for s in r["steps"]) and all(0 <= q <= 1 for q in r["high_quality"])
+        # equal time: steps x seconds per step equals the reference's budget (to rounding)
+        assert abs(r["steps"][0] * r["seconds_per_step"] - d["budget_s"]) <= r["seconds_per_step"]
         assert all(0 <= n <= 25 for n in r["modes"]) and all(w > 0 for w in r["exact_w1"])
     table = report.comparison_table(d)
     assert "wgan_gp" in table and "quick smoke run" in table

@@ -106,3 +106,31 @@ def test_train_configs_rejects_bad_process_counts(processes):
 def test_train_configs_needs_configurations():
     with pytest.raises(ValueError, match="configs is empty"):
         gt.train_configs(build, gt.grid25(), {}, [0])
+
+
+def test_step_seconds_interleaves_configurations_and_equal_time_steps_share_the_budget(monkeypatch):
+    """A fake clock makes every step of "slow" cost 3 units and of "fast" 1 unit."""
+    from gan_tutor import training
+
+    configs = {"fast": gt.GANConfig.wgan_gp(), "slow": gt.GANConfig.wgan_gp(n_critic=5)}
+    order, clock = [], {"t": 0.0}
+    real_train_seeds = training.train_seeds
+
+    def fake_train_seeds(build_, data, cfg, seeds):
+        key = "slow" if cfg.n_critic == 5 else "fast"
+        order.append(key)
+        unit = 3.0 if key == "slow" else 1.0
+        h = gt.History()
+        h.time = [unit * (i + 1) for i in range(cfg.steps)]
+        return gt.SeedRuns(seeds=list(seeds), generators=[], critics=[], histories=[h])
+
+    monkeypatch.setattr(training, "train_seeds", fake_train_seeds)
+    seconds = gt.step_seconds(build, gt.grid25(), configs, [0], steps=4, rounds=3, warmup=2)
+    assert seconds == {"fast": 1.0, "slow": 3.0}
+    assert order == ["fast", "slow", "slow", "fast", "fast", "slow"]  # rotated rounds
+    assert gt.equal_time_steps(seconds, "fast", 300) == {"fast": 300, "slow": 100}
+    with pytest.raises(ValueError, match="reference"):
+        gt.equal_time_steps(seconds, "medium", 300)
+    with pytest.raises(ValueError, match="steps must be"):
+        gt.step_seconds(build, gt.grid25(), configs, [0], steps=0)
+    assert real_train_seeds is not fake_train_seeds
