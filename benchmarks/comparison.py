@@ -20,7 +20,7 @@ from .common import finish_machine, machine_info
 
 NAME = "comparison"
 WIDTH = 64  #: hidden units of both MLPs (lesson 08's WIDTH)
-BUDGET_STEPS = 6000  #: the time of this many reference steps (lesson 08's GRID_BUDGET)
+BUDGET_STEPS = 8000  #: the time of this many reference steps (lesson 08's GRID_BUDGET)
 #: the reference configuration: the standard GAN under the course recipe (lesson 08's RECIPE)
 RECIPE = dict(n_critic=2, batch_size=64, optimizer="adam", lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9),
               lr_schedule="linear", ema=0.99)
@@ -48,7 +48,7 @@ def run(quick: bool = False, seeds: int = 5) -> dict[str, Any]:
     try:
         presets = {m: getattr(gt.GANConfig, m)() for m in METHODS}
         cost = gt.step_seconds(nets, gt.grid25(), {"reference": gt.GANConfig.standard(**RECIPE), **presets},
-                               SEEDS, steps=2 if quick else 25, rounds=1 if quick else 7)
+                               SEEDS, steps=2 if quick else 20, rounds=1 if quick else 5)
         steps = gt.equal_time_steps(cost, "reference", budget)
         runs = gt.train_configs(nets, gt.grid25(), {m: cfg.replace(steps=steps[m], progress=False, eval_every=steps[m])
                                                     for m, cfg in presets.items()}, SEEDS)

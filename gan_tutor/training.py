@@ -625,7 +625,8 @@ def step_seconds(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler
     rotated order) and times the last ``steps``; the result is the median over ``rounds``.
     Because the rounds interleave the configurations, a slow patch of a shared machine slows
     them all, and the *ratios* of the results are much steadier than the seconds themselves.
-    Measured on this process's device and threads.
+    Measured on this process's device and threads; every timed step waits for the device to
+    finish it (``sync_every=1``).
 
     Raises:
         ValueError: ``configs`` is empty or ``steps``, ``rounds`` is not a positive integer
@@ -640,8 +641,9 @@ def step_seconds(build: Callable[[], tuple[nn.Module, nn.Module]], data: Sampler
     times: dict[Hashable, list[float]] = {key: [] for key in keys}
     for r in range(rounds):
         for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+            # sync_every=1: each step waits for the device, so that a GPU's queued work is timed
             cfg = configs[key].replace(steps=warmup + steps, eval_every=0, time_budget_s=None,
-                                       progress=False, snapshot_every=0)
+                                       progress=False, snapshot_every=0, sync_every=1)
             t = train_seeds(build, data, cfg, seeds).histories[0].time
             times[key].append((t[-1] - (t[warmup - 1] if warmup else 0.0)) / steps)
     return {key: float(torch.tensor(v).median()) for key, v in times.items()}
