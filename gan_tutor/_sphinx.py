@@ -8,11 +8,23 @@ Lessons link to a theorem with a plain Markdown link, ``[...](../book/proofs.md#
 (``myst.xref_missing``, an error in the strict build) for any other id, although the link works;
 each labelled sphinx-proof result is registered as an anchor of its page, so a link to a label
 that exists resolves silently and a link to one that does not still fails the build.
+
+The bibliography (``bibtex_default_style: gan_tutor``) is labelled author-year, like the in-text
+citations (``bibtex_reference_style: author_year``): ``[Lin, 1991]``, ``[Arjovsky and Bottou,
+2017]``, ``[Goodfellow et al., 2014]`` (a letter is added to the year where two labels would
+coincide); and each entry shows one link, not its URL and its identifier both: the DOI if it has
+one, else its arXiv identifier, else its URL.
 """
 
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.alpha import Style as AlphaStyle
+from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.template import first_of, optional, sentence
 
 SHARED = {"proof", "proof-content"}
 
@@ -41,6 +53,54 @@ def register_proof_anchors(app, doctree):
             continue
         if label in node.get("ids", []) and label not in slugs:
             slugs[label] = (node.line or 0, label, node.get("title", label))
+
+
+def _surname(person) -> str:
+    return re.sub(r"[{}]", "", " ".join(person.prelast_names + person.last_names))
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Labels ``Lin, 1991``, ``Arjovsky and Bottou, 2017``, ``Goodfellow et al., 2014``."""
+
+    def format_labels(self, sorted_entries):
+        labels = []
+        for entry in sorted_entries:
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            names = [_surname(p) for p in people]
+            if not names:
+                who = entry.fields.get("key", entry.key)
+            elif len(names) == 1:
+                who = names[0]
+            elif len(names) == 2:
+                who = f"{names[0]} and {names[1]}"
+            else:
+                who = f"{names[0]} et al."
+            labels.append(f"{who}, {entry.fields.get('year', 'n.d.')}")
+        for label in set(labels):
+            if labels.count(label) > 1:
+                letters = iter("abcdefghijklmnopqrstuvwxyz")
+                labels = [
+                    lab + next(letters) if lab == label else lab for lab in labels
+                ]
+        yield from labels
+
+
+class BookStyle(AlphaStyle):
+    """pybtex's alpha style (sorted by author, year, title), author-year labels, one web link."""
+
+    default_label_style = AuthorYearLabels
+
+    def format_web_refs(self, e):
+        return sentence[
+            first_of[
+                optional[self.format_doi(e)],
+                optional[self.format_eprint(e)],
+                optional[self.format_url(e)],
+            ]
+        ]
+
+
+register_plugin("pybtex.style.formatting", "gan_tutor", BookStyle)
 
 
 def setup(app):

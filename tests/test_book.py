@@ -91,3 +91,18 @@ def test_same_throwaway_book_builds_when_the_cell_is_fine(tmp_path):
     res = build(book, book)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "fine" in (book / "_build" / "html" / "notebooks" / "lesson.html").read_text()
+
+
+def test_bibliography_is_author_year_with_one_link_per_entry(unexecuted_book):
+    """Issue 20, item 8: labels like [Lin, 1991], never alpha labels ([GAA+17]), and no entry
+    repeats its URL next to its DOI or arXiv identifier."""
+    import re
+
+    html = (unexecuted_book / "book" / "references.html").read_text()
+    entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', html, re.S)
+    assert len(entries) >= 40
+    for entry in entries:
+        text = re.sub(r"<[^>]+>", "", entry)
+        assert re.match(r"\s*\[[^\]]+, (\d{4}[a-z]?|n\.d\.)\]", text), text[:80]
+        links = re.findall(r'<a class="reference external" href="([^"]+)"', entry)
+        assert len(links) <= 1, links
