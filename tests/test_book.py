@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -96,8 +97,6 @@ def test_same_throwaway_book_builds_when_the_cell_is_fine(tmp_path):
 def test_bibliography_is_author_year_with_one_link_per_entry(unexecuted_book):
     """Issue 20, item 8: labels like [Lin, 1991], never alpha labels ([GAA+17]), and no entry
     repeats its URL next to its DOI or arXiv identifier."""
-    import re
-
     html = (unexecuted_book / "book" / "references.html").read_text()
     entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', html, re.S)
     assert len(entries) >= 40
