@@ -98,7 +98,7 @@ def test_bibliography_is_author_year_with_one_link_per_entry(unexecuted_book):
     """Issue 20, item 8: labels like [Lin, 1991], never alpha labels ([GAA+17]), and no entry
     repeats its URL next to its DOI or arXiv identifier."""
     html = (unexecuted_book / "book" / "references.html").read_text()
-    entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', html, re.S)
+    entries = re.findall(r'<div class="citation"[^>]*>(.*?)</div>', html, re.DOTALL)
     assert len(entries) >= 40
     for entry in entries:
         text = re.sub(r"<[^>]+>", "", entry)
