@@ -89,7 +89,7 @@ def plot_density_1d(ax: plt.Axes, x: np.ndarray, p_data: np.ndarray, p_g: np.nda
         ax2.set_ylabel("D(x)")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper left", fontsize=8)
+    ax.legend(handles, labels, loc="upper left")
     if title:
         ax.set_title(title)
     return ax
@@ -121,7 +121,7 @@ def plot_samples_2d(ax: plt.Axes, fake: torch.Tensor, real: torch.Tensor | None 
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    ax.legend(loc="upper right", markerscale=3)
     if title:
         ax.set_title(title)
     return ax
@@ -165,7 +165,7 @@ def plot_history(history, keys: Sequence[str] = ("d_loss", "g_loss"), ax: plt.Ax
     ax.set_xlabel("generator step" if x == "step" else "seconds")
     if logy:
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
