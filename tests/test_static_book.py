@@ -24,15 +24,6 @@ from tools import book_pass as bp  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PAGES = sorted((ROOT / "book").glob("*.md"))
-# The lessons are brought to these conventions by one pass (tools/book_pass.py plus the few edits
-# it reports); until then the checks that read them are expected to fail.
-PENDING = pytest.mark.xfail(strict=False, reason="notebook pass pending (issue 20)")
-# Lessons done by the pass (00 has no exercises and no appendix references) are checked strictly.
-DONE = ("00_", "01_", "02_", "03_", "04_", "05_", "06_", "07_", "08_")
-LESSONS = [p for p in NOTEBOOKS if not p.name.startswith(DONE)]
-PENDING_LESSONS = [
-    pytest.param(p, marks=PENDING if p in LESSONS else (), id=p.name) for p in NOTEBOOKS
-]
 
 
 def markdown_cells(path: Path):
@@ -79,7 +70,6 @@ def test_the_glued_math_rule_itself(text, n):
 # --- (b) code width --------------------------------------------------------------------------
 
 
-@PENDING
 def test_lessons_are_ruff_formatted_at_88_columns():
     res = bp.ruff(NOTEBOOKS, check=True)
     assert res.returncode == 0, (
@@ -88,7 +78,7 @@ def test_lessons_are_ruff_formatted_at_88_columns():
     )
 
 
-@pytest.mark.parametrize("path", PENDING_LESSONS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_code_line_exceeds_88_columns(path):
     long = bp.long_code_lines(nbformat.read(path, as_version=4))
     assert not long, f"{path.name}: split these lines (long strings, comments):\n" + "\n".join(long)
@@ -105,7 +95,7 @@ def test_ruff_is_configured_at_88_columns():
 # --- (c) hidden solutions --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", PENDING_LESSONS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_solution_is_hidden_input_and_output(path):
     problems = bp.solution_problems(nbformat.read(path, as_version=4))
     assert not problems, f"{path.name}: solutions out of convention (tools/book_pass.py):\n" + "\n".join(problems)
@@ -135,7 +125,7 @@ def test_the_solution_convention_itself():
 ANCHORS = bp.proof_anchors()
 
 
-@pytest.mark.parametrize("path", PENDING_LESSONS)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_appendix_references_are_links_to_existing_anchors(path):
     problems = [f"cell {i}: {m}" for i, src in markdown_cells(path) for m in bp.appendix_problems(src, ANCHORS)]
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
