@@ -15,7 +15,7 @@ gives the median and the spread.
 
 Target (DESIGN section 6 and the benchmark issue): WGAN-GP and SNGAN capture all 25 modes with at
 least 95% high-quality samples within 3 minutes on 2 CPU cores. Published reference on the
-same grid (PacGAN, Lin et al. 2018, Table 2): PacGAN4 24.8 modes / 93.6%, a standard GAN
+same grid (PacGAN, Lin et al. 2018, Table 1): PacGAN4 24.8 modes / 93.6%, a standard GAN
 17.3 / 94.8%, VEEGAN 24.6 / 40%.
 """
 
@@ -47,7 +47,7 @@ HQ_TARGET = 0.95
 #: 90.5%, depth 4 95.3% (with ema 0.999 also 95.3%), depth 5 94.2%; SNGAN depth 3 85.4%,
 #: depth 4 88.8% (one power-iteration step per critic step; train_gan now makes two). About 10% more time per step.
 GENERATOR = dict(depth=4)
-REFERENCE_GRID25 = {  # PacGAN (Lin et al., 2018), Table 2: modes captured / high-quality share
+REFERENCE_GRID25 = {  # PacGAN (Lin et al., 2018), Table 1: modes captured / high-quality share
     "PacGAN4": {"modes": 24.8, "high_quality": 0.936},
     "GAN": {"modes": 17.3, "high_quality": 0.948},
     "VEEGAN": {"modes": 24.6, "high_quality": 0.40},
