@@ -46,12 +46,20 @@ def _timed(cmd: list[str], env: dict[str, str], timeout: float) -> dict[str, Any
             "tail": out.strip().splitlines()[-3:] if out else []}
 
 
-def execute_full(notebook: Path | str, out_dir: Path | str, timeout: float = 3600.0) -> dict[str, Any]:
-    """Execute ``notebook`` in full mode (``jupyter execute``), writing the executed copy to ``out_dir``."""
+def execute_full(notebook: Path | str, out_dir: Path | str, timeout: float = 3600.0,
+                 env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Execute ``notebook`` in full mode (``jupyter execute``), writing the executed copy to ``out_dir``;
+    ``env`` adds environment variables (e.g. ``GAN_TUTOR_SEED_OFFSET``)."""
     notebook, out_dir = Path(notebook), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return _timed([_bin("jupyter"), "execute", "--timeout=900", f"--output={out_dir / notebook.stem}",
-                   str(notebook)], {**RUN_ENV, "GAN_TUTOR_QUICK": "0"}, timeout)
+                   str(notebook)], {**RUN_ENV, **(env or {}), "GAN_TUTOR_QUICK": "0"}, timeout)
+
+
+def nbval_quick(notebook: Path | str, timeout: float = 3600.0, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``notebook`` in quick mode under nbval, as ``make test`` does."""
+    return _timed([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+                   "-q", str(notebook)], {**RUN_ENV, **(env or {}), "GAN_TUTOR_QUICK": "1"}, timeout)
 
 
 def notebooks() -> list[Path]:
@@ -66,9 +74,7 @@ def run(quick: bool = False, seeds: int = 1, timeout: float = 3600.0) -> dict[st
         for nb in notebooks():
             rel = str(nb.relative_to(ROOT))
             row: dict[str, Any] = {"notebook": rel}
-            row["quick_nbval"] = _timed(
-                [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-                 "-q", rel], {**RUN_ENV, "GAN_TUTOR_QUICK": "1"}, timeout)
+            row["quick_nbval"] = nbval_quick(rel, timeout)
             if not quick:
                 row["full_execute"] = execute_full(rel, tmp, timeout)
             rows.append(row)

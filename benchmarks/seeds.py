@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from .common import RESULTS, ROOT, finish_machine, log, machine_info, write_json
-from .course import RUN_ENV, _timed, notebooks
+from .course import execute_full, nbval_quick, notebooks
 
 NAME = "seeds"
 
@@ -32,21 +31,11 @@ KEEP = ROOT / "_build" / "seeds"
 
 
 def run_one(notebook: Path, offset: int, mode: str, timeout: float, keep: Path = KEEP) -> dict[str, Any]:
-    env = {**RUN_ENV, "GAN_TUTOR_SEED_OFFSET": str(offset)}
-    rel = str(notebook)
+    env = {"GAN_TUTOR_SEED_OFFSET": str(offset)}
     if mode == "quick":
-        cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-               "-q", rel]
-        env["GAN_TUTOR_QUICK"] = "1"
+        r = nbval_quick(notebook, timeout, env)
     else:
-        out = keep / str(offset)
-        out.mkdir(parents=True, exist_ok=True)
-        jupyter = Path(sys.executable).with_name("jupyter")
-        cmd = [str(jupyter) if jupyter.exists() else "jupyter", "execute", "--timeout=900",
-               f"--output={out / notebook.stem}", rel]
-        env["GAN_TUTOR_QUICK"] = "0"
-        env.pop("MPLBACKEND")
-    r = _timed(cmd, env, timeout)
+        r = execute_full(notebook, keep / str(offset), timeout, env)
     r["tail"] = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in r["tail"]]  # no terminal colours
     return {"notebook": notebook.stem, "offset": offset, "mode": mode, "seconds": round(r["seconds"], 1),
             "ok": r["ok"], "error": None if r["ok"] else r["tail"]}

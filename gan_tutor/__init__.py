@@ -23,10 +23,13 @@ from .data import (
 )
 from .divergences import entropy, js, kl, tv
 from .lipschitz import (
+    CONSTRAINT_KINDS,
     PowerIterationSN,
     apply_spectral_norm,
     clip_weights_,
     conv_operator_norm,
+    critic_update,
+    critic_update_seconds,
     grad_norms,
     gradient_penalty,
     interpolates,

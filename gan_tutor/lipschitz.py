@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -39,6 +40,9 @@ __all__ = [
     "layer_sigmas",
     "layerwise_bound",
     "conv_operator_norm",
+    "CONSTRAINT_KINDS",
+    "critic_update",
+    "critic_update_seconds",
 ]
 
 
@@ -311,3 +315,72 @@ def conv_operator_norm(conv: nn.Conv2d, input_shape: tuple[int, int, int], n_ite
         sigma = y.norm()
         x = xt / xt.norm()
     return float(sigma.detach())
+
+
+#: the critic updates :func:`critic_update_seconds` times, in this order (``"none"`` is the reference)
+CONSTRAINT_KINDS = ("none", "clip", "GP", "SN, 1 pass", "SN, 2 passes")
+
+
+def critic_update(critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
+                  kind: str) -> None:
+    """One Wasserstein critic update under the constraint ``kind`` (one of ``CONSTRAINT_KINDS``).
+
+    ``"none"``, ``"clip"``, ``"GP"`` and ``"SN, 1 pass"`` evaluate the critic once on the real
+    and fake batches together; ``"SN, 2 passes"`` evaluates them apart, as ``gt.train_gan`` runs
+    a spectrally normalised critic (two power-iteration steps per layer). ``"GP"`` adds the
+    penalty (lambda = 10) with its pass at the interpolates and its double backward; ``"clip"``
+    clamps the weights to [-0.01, 0.01] after the step. The critic must already be spectrally
+    normalised for the SN kinds.
+    """
+    if kind not in CONSTRAINT_KINDS:
+        raise ValueError(f"kind must be one of {CONSTRAINT_KINDS}, got {kind!r}")
+    if kind == "SN, 2 passes":
+        r, f = critic(real), critic(fake)
+    else:
+        r, f = critic(torch.cat([real, fake])).chunk(2)
+    loss = f.mean() - r.mean()
+    if kind == "GP":
+        loss = loss + 10.0 * gradient_penalty(critic, real, fake)[0]
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if kind == "clip":
+        clip_weights_(critic, 0.01)
+
+
+def critic_update_seconds(real: torch.Tensor, fake: torch.Tensor, width: int = 256, rounds: int = 5,
+                          updates: int = 10) -> dict[str, list[float]]:
+    """Seconds per critic update for every kind of ``CONSTRAINT_KINDS``, one value per round.
+
+    Each kind gets its own ``gt.MLPCritic(width=width)`` (seed 0; spectrally normalised for the
+    SN kinds) on ``real``'s device, with Adam (1e-4, betas (0, 0.9)), and one warm-up update.
+    Each round then times ``updates`` updates of every kind in a rotated order, waiting for
+    the device before and after, so that a slow patch of a shared machine hits all kinds: a
+    ratio to ``"none"`` taken within a round is much steadier than the seconds themselves.
+    """
+    from .models import MLPCritic
+    from .runtime import seed_everything
+
+    if rounds < 1 or updates < 1:
+        raise ValueError(f"rounds and updates must be >= 1, got {rounds} and {updates}")
+    fake = fake.to(real.device, real.dtype)
+    sync = torch.cuda.synchronize if real.device.type == "cuda" else (lambda: None)
+    timed = {}
+    for kind in CONSTRAINT_KINDS:
+        seed_everything(0)
+        critic = MLPCritic(in_dim=real.shape[1], width=width).to(real.device)
+        if kind.startswith("SN"):
+            apply_spectral_norm(critic)
+        timed[kind] = (critic, torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.0, 0.9)))
+        critic_update(*timed[kind], real, fake, kind)  # warm-up
+    seconds: dict[str, list[float]] = {kind: [] for kind in CONSTRAINT_KINDS}
+    n = len(CONSTRAINT_KINDS)
+    for rnd in range(rounds):
+        for kind in CONSTRAINT_KINDS[rnd % n:] + CONSTRAINT_KINDS[: rnd % n]:
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(updates):
+                critic_update(*timed[kind], real, fake, kind)
+            sync()
+            seconds[kind].append((time.perf_counter() - t0) / updates)
+    return seconds

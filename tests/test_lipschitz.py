@@ -158,3 +158,42 @@ def test_conv_operator_norm_checks_its_arguments():
         gt.conv_operator_norm(conv, (8, 8))
     with pytest.raises(ValueError, match="n_iter"):
         gt.conv_operator_norm(conv, (1, 8, 8), n_iter=0)
+
+
+def _update_setup(kind):
+    gt.seed_everything(0)
+    critic = gt.MLPCritic(width=16)
+    if kind.startswith("SN"):
+        gt.apply_spectral_norm(critic)
+    calls = []
+    critic.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    return critic, torch.optim.Adam(critic.parameters(), lr=1e-2), calls
+
+
+@pytest.mark.parametrize("kind,passes", [("none", [16]), ("clip", [16]), ("SN, 1 pass", [16]),
+                                         ("SN, 2 passes", [8, 8])])
+def test_critic_update_makes_the_named_forward_passes(kind, passes):
+    critic, opt, calls = _update_setup(kind)
+    real, fake = torch.randn(8, 2), torch.randn(8, 2) + 3
+    gt.critic_update(critic, opt, real, fake, kind)
+    assert calls == passes
+    if kind == "clip":
+        assert all(p.abs().max() <= 0.01 for p in critic.parameters())
+
+
+def test_critic_update_with_the_penalty_adds_its_pass_and_changes_the_step():
+    real, fake = torch.randn(8, 2), torch.randn(8, 2) + 3
+    (c_none, o_none, _), (c_gp, o_gp, calls) = _update_setup("none"), _update_setup("GP")
+    gt.critic_update(c_none, o_none, real, fake, "none")
+    gt.critic_update(c_gp, o_gp, real, fake, "GP")
+    assert calls == [16, 8]  # real and fake together, then the interpolates
+    assert not all(torch.equal(a, b) for a, b in zip(c_none.parameters(), c_gp.parameters()))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        gt.critic_update(c_none, o_none, real, fake, "dropout")
+
+
+def test_critic_update_seconds_times_every_kind_in_every_round():
+    real, fake = torch.randn(32, 2), torch.randn(32, 2, dtype=torch.float64)  # fake: other dtype
+    seconds = gt.critic_update_seconds(real, fake, width=16, rounds=3, updates=2)
+    assert list(seconds) == list(gt.CONSTRAINT_KINDS)
+    assert all(len(v) == 3 and all(s > 0 for s in v) for v in seconds.values())
