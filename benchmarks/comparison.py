@@ -21,6 +21,7 @@ from .common import finish_machine, machine_info
 NAME = "comparison"
 WIDTH = 64  #: hidden units of both MLPs (lesson 08's WIDTH)
 BUDGET_STEPS = 8000  #: the time of this many reference steps (lesson 08's GRID_BUDGET)
+TIMING = dict(steps=40, rounds=5)  #: gt.step_seconds settings (lesson 08's TIMING, full mode)
 #: the reference configuration: the standard GAN under the course recipe (lesson 08's RECIPE)
 RECIPE = dict(n_critic=2, batch_size=64, optimizer="adam", lr_d=1e-3, lr_g=1e-3, betas=(0.0, 0.9),
               lr_schedule="linear", ema=0.99)
@@ -39,6 +40,7 @@ def run(quick: bool = False, seeds: int = 5) -> dict[str, Any]:
 
     machine = machine_info()
     budget = 20 if quick else BUDGET_STEPS
+    timing = dict(steps=2, rounds=1) if quick else TIMING
 
     def nets():
         return gt.MLPGenerator(width=WIDTH, depth=4), gt.MLPCritic(width=WIDTH)
@@ -48,7 +50,7 @@ def run(quick: bool = False, seeds: int = 5) -> dict[str, Any]:
     try:
         presets = {m: getattr(gt.GANConfig, m)() for m in METHODS}
         cost = gt.step_seconds(nets, gt.grid25(), {"reference": gt.GANConfig.standard(**RECIPE), **presets},
-                               SEEDS, steps=2 if quick else 20, rounds=1 if quick else 5)
+                               SEEDS, **timing)
         steps = gt.equal_time_steps(cost, "reference", budget)
         runs = gt.train_configs(nets, gt.grid25(), {m: cfg.replace(steps=steps[m], progress=False, eval_every=steps[m])
                                                     for m, cfg in presets.items()}, SEEDS)
@@ -67,5 +69,5 @@ def run(quick: bool = False, seeds: int = 5) -> dict[str, Any]:
             "exact_w1": [h.exact_w1[-1] for h in r.histories],
         }
     return {"benchmark": NAME, "quick": quick, "machine": finish_machine(machine), "width": WIDTH,
-            "budget_steps": budget, "reference_seconds_per_step": cost["reference"],
+            "budget_steps": budget, "timing": timing, "reference_seconds_per_step": cost["reference"],
             "budget_s": budget * cost["reference"], "seeds": SEEDS, "methods": methods}

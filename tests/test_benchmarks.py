@@ -150,6 +150,7 @@ def test_comparison_records_the_lessons_experiment_for_the_tuned_presets(tmp_pat
 
     d = comparison.run(quick=True)
     assert d["width"] == 64 and d["seeds"] == [0, 1, 2, 3, 4] and d["budget_steps"] == 20
+    assert d["timing"] == {"steps": 2, "rounds": 1} and comparison.TIMING == {"steps": 40, "rounds": 5}
     for m in ("wgan_gp", "sngan"):
         r, preset = d["methods"][m], getattr(gt.GANConfig, m)()
         assert r["config"]["constraint"] == preset.constraint and r["config"]["lr_d"] == preset.lr_d
