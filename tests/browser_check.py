@@ -94,6 +94,9 @@ def open_page(browser, page_name: str, width: int, blocked: list[str]):
 MEASURE = r"""
 () => {
   const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  // what a reader sees: Chromium >= 131 lays out the content of a closed <details> (content-visibility:
+  // hidden), so it has client rects; checkVisibility() is false for it
+  const shown = el => visible(el) && (!el.checkVisibility || el.checkVisibility({contentVisibilityAuto: true}));
   const skip = 'mjx-container, script, style, pre, code, textarea, .highlight, .MathJax, mjx-assistive-mml';
   const raw = [];
   const walker = document.createTreeWalker(document.querySelector('article') || document.body, NodeFilter.SHOW_TEXT);
@@ -118,7 +121,7 @@ MEASURE = r"""
   const scrolls = sel => [...document.querySelectorAll(sel)].filter(el => visible(el) && el.scrollWidth > el.clientWidth + 1)
       .map(el => ({px: el.scrollWidth - el.clientWidth, text: el.textContent.trim().slice(0, 60)}));
   const solutions = [...document.querySelectorAll('div.cell')].filter(c => /Solution to exercise/.test(c.textContent));
-  const shownSolutionOutputs = solutions.filter(c => [...c.querySelectorAll('.cell_output')].some(visible))
+  const shownSolutionOutputs = solutions.filter(c => [...c.querySelectorAll('.cell_output')].some(shown))
       .map(c => c.textContent.trim().slice(0, 60));
   return {
     width: se.clientWidth, scrollWidth: se.scrollWidth, wide,
@@ -171,7 +174,8 @@ def test_page(browser, page_name):
             page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
             if not page.evaluate("() => [...document.querySelectorAll('div.cell')].filter(c => /Solution to exercise/"
                                  ".test(c.textContent)).every(c => !c.querySelector('.cell_output') || "
-                                 "[...c.querySelectorAll('.cell_output')].some(o => o.getClientRects().length))"):
+                                 "[...c.querySelectorAll('.cell_output')].some(o => o.checkVisibility ? o.checkVisibility() : "
+                                 "o.getClientRects().length))"):
                 failures.append(f"{tag}: an opened solution does not show its output")
         if page_name.startswith("notebooks/") and width == DESKTOP:
             nb = page_name.split("/")[1]

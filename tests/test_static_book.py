@@ -84,6 +84,17 @@ def test_no_code_line_exceeds_88_columns(path):
     assert not long, f"{path.name}: split these lines (long strings, comments):\n" + "\n".join(long)
 
 
+def test_the_code_width_rule_reads_markdown_code_blocks_but_not_directives():
+    long = "x = " + "1 + " * 30 + "1"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(f"Text {long}\n\n```python\n{long}\nshort = 1\n```\n"),
+        nbformat.v4.new_markdown_cell(f"```{{prf:theorem}} T\n{long}\n```\n~~~\n{long}\n~~~"),
+        nbformat.v4.new_code_cell(f"short = 1\n{long}"),
+    ])
+    found = bp.long_code_lines(nb)
+    assert [f.split(":")[0] for f in found] == ["cell 0 line 4", "cell 1 line 5", "cell 2 line 2"], found
+
+
 def test_ruff_is_configured_at_88_columns():
     import tomllib
 

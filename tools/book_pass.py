@@ -328,14 +328,35 @@ def apply_solution_convention(nb) -> int:
 # Code width
 
 
+def fenced_code_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of every line inside a fenced code block of Markdown text (```python,
+    ```, ~~~ ...), not inside a MyST directive (```{name}), whose body is prose."""
+    out, fence = [], None
+    for k, line in enumerate(text.split("\n"), 1):
+        m = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
+        if fence is None:
+            if m:
+                fence = (m.group(1), m.group(2).strip().startswith("{"))
+        elif m and m.group(1).startswith(fence[0]) and not m.group(2).strip():
+            fence = None
+        elif not fence[1]:
+            out.append((k, line))
+    return out
+
+
 def long_code_lines(nb, limit: int = LINE_LENGTH) -> list[str]:
+    """Lines over ``limit`` columns in code cells and in code blocks of Markdown cells."""
     out = []
     for i, c in enumerate(nb.cells):
-        if c.cell_type != "code":
+        if c.cell_type == "code":
+            lines = list(enumerate(c.source.split("\n"), 1))
+        elif c.cell_type == "markdown":
+            lines = fenced_code_lines(c.source)
+        else:
             continue
-        for k, line in enumerate(c.source.split("\n")):
+        for k, line in lines:
             if len(line) > limit:
-                out.append(f"cell {i} line {k + 1}: {len(line)} columns: {line.strip()[:60]!r}")
+                out.append(f"cell {i} line {k}: {len(line)} columns: {line.strip()[:60]!r}")
     return out
 
 
