@@ -9,7 +9,8 @@ Per page, at 1280 px (desktop) and 390 px (phone):
 
 * MathJax typeset the page and reported no error (no `mjx-merror`);
 * no raw TeX in the visible text outside maths (`$...$`, `\\mathbb`, `\\frac`, ...);
-* nothing scrolls the page sideways at 390 px (document.scrollingElement.scrollWidth <= clientWidth);
+* nothing scrolls the page sideways at 390 px (document.scrollingElement.scrollWidth <= clientWidth),
+  and no inline formula runs past the column where the reader cannot reach it;
 * no display equation, code cell or printed output scrolls sideways in the column at 1280 px;
 * no output of a worked solution is visible before its toggle is opened, and opening it shows it;
 * no raw MyST directive text, no rendered traceback; lessons have figures and their Colab button;
@@ -120,6 +121,13 @@ MEASURE = r"""
   }
   const scrolls = sel => [...document.querySelectorAll(sel)].filter(el => visible(el) && el.scrollWidth > el.clientWidth + 1)
       .map(el => ({px: el.scrollWidth - el.clientWidth, text: el.textContent.trim().slice(0, 60)}));
+  // inline formulas that run past the column (the article clips them: nothing to swipe)
+  const col = (document.querySelector('article') || document.body).getBoundingClientRect();
+  const cutMath = [...document.querySelectorAll('article mjx-container:not([display="true"])')]
+      .filter(el => shown(el) && !el.closest('table, .pst-scrollable-table-container')
+              && el.getBoundingClientRect().right > col.right + 1
+              && !['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
+      .map(el => ({px: Math.round(el.getBoundingClientRect().right - col.right), text: el.textContent.slice(0, 60)}));
   const solutions = [...document.querySelectorAll('div.cell')].filter(c => /Solution to exercise/.test(c.textContent));
   const shownSolutionOutputs = solutions.filter(c => [...c.querySelectorAll('.cell_output')].some(shown))
       .map(c => c.textContent.trim().slice(0, 60));
@@ -131,7 +139,7 @@ MEASURE = r"""
     wideEquations: scrolls('mjx-container[display="true"]'),
     wideCode: scrolls('.cell_input pre, div.highlight-python pre, div.highlight-ipython3 pre'),
     wideOutputs: scrolls('.cell_output pre'),
-    solutions: solutions.length, shownSolutionOutputs,
+    solutions: solutions.length, shownSolutionOutputs, cutMath,
     figures: document.querySelectorAll('.cell_output img').length,
     text: document.body.innerText,
     html: document.documentElement.outerHTML.length,
@@ -158,6 +166,8 @@ def test_page(browser, page_name):
             failures.append(f"{tag}: raw TeX outside maths ({len(m['raw'])}): {m['raw'][:5]}")
         if m["shownSolutionOutputs"]:
             failures.append(f"{tag}: solution output visible before its toggle opens: {m['shownSolutionOutputs']}")
+        if m["cutMath"]:
+            failures.append(f"{tag}: {len(m['cutMath'])} inline formulas cut at the column edge, e.g. {m['cutMath'][:3]}")
         if width == PHONE and m["scrollWidth"] > m["width"]:
             failures.append(f"{tag}: the page scrolls sideways ({m['scrollWidth']} > {m['width']} px): {m['wide'][:5]}")
         if width == DESKTOP:
