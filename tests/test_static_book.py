@@ -90,9 +90,11 @@ def test_the_code_width_rule_reads_markdown_code_blocks_but_not_directives():
         nbformat.v4.new_markdown_cell(f"Text {long}\n\n```python\n{long}\nshort = 1\n```\n"),
         nbformat.v4.new_markdown_cell(f"```{{prf:theorem}} T\n{long}\n```\n~~~\n{long}\n~~~"),
         nbformat.v4.new_code_cell(f"short = 1\n{long}"),
+        nbformat.v4.new_markdown_cell(f"```{{note}}\n````{{code-block}} python\n{long}\n````\n```"),
     ])
     found = bp.long_code_lines(nb)
-    assert [f.split(":")[0] for f in found] == ["cell 0 line 4", "cell 1 line 5", "cell 2 line 2"], found
+    expected = ["cell 0 line 4", "cell 1 line 5", "cell 2 line 2", "cell 3 line 3"]
+    assert [f.split(":")[0] for f in found] == expected, found
 
 
 def test_ruff_is_configured_at_88_columns():

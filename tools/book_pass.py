@@ -82,6 +82,31 @@ def _is_text(line: str) -> bool:
     return bool(s) and not s.startswith(("```", "~~~", ":::")) and not OPTION.match(line)
 
 
+CODE_DIRECTIVES = {"code-cell", "code-block", "code", "literalinclude", "sourcecode"}
+
+
+def _fence_step(stack: list[tuple[str, bool]], line: str) -> bool:
+    """If ``line`` opens or closes a fenced block, update ``stack`` (fence, is_code) and return
+    True. Plain fences and code directives hold code; other MyST directives hold Markdown."""
+    m = FENCE.match(line)
+    if not m:
+        return False
+    fence, directive, info = m.group(1), m.group(2), m.group(3)
+    in_code = bool(stack) and stack[-1][1]
+    closes = (
+        stack
+        and not directive
+        and not info
+        and fence[0] == stack[-1][0][0]
+        and len(fence) >= len(stack[-1][0])
+    )
+    if closes:
+        stack.pop()
+    elif not in_code:
+        stack.append((fence, directive is None or directive.strip("{}") in CODE_DIRECTIVES))
+    return True
+
+
 def math_blocks(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     """Display-maths blocks as (first line, last line), 0-based, and lines with `$$` inside text.
 
@@ -95,24 +120,7 @@ def math_blocks(text: str) -> tuple[list[tuple[int, int]], list[int]]:
     for j, line in enumerate(lines):
         s = line.strip()
         if start is None:
-            m = FENCE.match(line)
-            if m:
-                fence, directive, info = m.group(1), m.group(2), m.group(3)
-                in_code = bool(stack) and stack[-1][1]
-                closes = (
-                    stack
-                    and not directive
-                    and not info
-                    and fence[0] == stack[-1][0][0]
-                    and len(fence) >= len(stack[-1][0])
-                )
-                if closes:
-                    stack.pop()
-                elif not in_code:
-                    code = directive is None or directive.strip("{}") in {
-                        "code-cell", "code-block", "code", "literalinclude", "sourcecode"
-                    }
-                    stack.append((fence, code))
+            if _fence_step(stack, line):
                 continue
             if stack and stack[-1][1]:
                 continue
@@ -329,17 +337,11 @@ def apply_solution_convention(nb) -> int:
 
 
 def fenced_code_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, line) of every line inside a fenced code block of Markdown text (```python,
-    ```, ~~~ ...), not inside a MyST directive (```{name}), whose body is prose."""
-    out, fence = [], None
+    """(line number, line) of every code line of Markdown text: in fenced code (```python, ~~~)
+    and code directives, not in other MyST directives, whose body is prose (as math_blocks reads it)."""
+    out, stack = [], []
     for k, line in enumerate(text.split("\n"), 1):
-        m = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
-        if fence is None:
-            if m:
-                fence = (m.group(1), m.group(2).strip().startswith("{"))
-        elif m and m.group(1).startswith(fence[0]) and not m.group(2).strip():
-            fence = None
-        elif not fence[1]:
+        if not _fence_step(stack, line) and stack and stack[-1][1]:
             out.append((k, line))
     return out
 
